@@ -1,0 +1,148 @@
+"""Automation envelopes evaluated on the integer sample clock.
+
+An :class:`Envelope` is a list of keyframes ``(position, value, interp)`` with
+positions in samples. The interpolation named on keyframe *k* shapes the segment
+from *k* to *k+1*; before the first keyframe the value is the first value, after
+the last the last value. Evaluation is vectorised and depends only on absolute
+positions, so any block split gives the same samples.
+
+Interpolations (``unit`` is the parameter's unit):
+
+``hold``
+    The value of keyframe *k* until keyframe *k+1*.
+``linear``
+    A straight line in the physical quantity: for a ``dB`` parameter, the
+    *amplitude* goes linearly (what a linear crossfade does); otherwise the value.
+``exp``
+    Exponential in the physical quantity: for ``dB`` a straight line in dB
+    (constant dB per second, how faders and ducks move); for positive quantities
+    such as ``Hz`` a straight line in log-frequency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+INTERPS = ("hold", "linear", "exp")
+_HOLD, _LINEAR, _EXP = 0, 1, 2
+DB_FLOOR = -144.0
+
+
+def db_to_amp(db: np.ndarray | float) -> np.ndarray | float:
+    """Amplitude factor of a gain in dB (``DB_FLOOR`` and below give 0)."""
+    db = np.asarray(db, dtype=np.float64)
+    amp = np.power(10.0, db / 20.0)
+    return np.where(db <= DB_FLOOR, 0.0, amp)
+
+
+def amp_to_db(amp: np.ndarray | float) -> np.ndarray | float:
+    """Gain in dB of an amplitude factor (0 gives ``DB_FLOOR``)."""
+    amp = np.abs(np.asarray(amp, dtype=np.float64))
+    return np.maximum(20.0 * np.log10(np.maximum(amp, 1e-300)), DB_FLOOR)
+
+
+class Envelope:
+    """A keyframed parameter curve on the sample clock.
+
+    Parameters
+    ----------
+    positions : sequence of int
+        Keyframe positions in samples, non-decreasing.
+    values : sequence of float
+        Values in the parameter's unit.
+    interps : sequence of str
+        ``hold``, ``linear`` or ``exp``, one per keyframe.
+    unit : str
+        The parameter's unit; ``"dB"`` changes what ``linear`` means (see module doc).
+    """
+
+    def __init__(
+        self,
+        positions: Sequence[int],
+        values: Sequence[float],
+        interps: Sequence[str] | None = None,
+        *,
+        unit: str = "",
+    ) -> None:
+        if len(positions) == 0:
+            raise ValueError("an envelope needs at least one keyframe")
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.values = np.asarray(values, dtype=np.float64)
+        if interps is None:
+            interps = ["linear"] * len(positions)
+        self.codes = np.array([INTERPS.index(i) for i in interps], dtype=np.int8)
+        if np.any(np.diff(self.positions) < 0):
+            raise ValueError("keyframes must be in time order")
+        self.unit = unit
+        if unit != "dB" and np.any(self.codes[:-1] == _EXP):
+            k = np.nonzero(self.codes[:-1] == _EXP)[0]
+            if np.any(self.values[k] <= 0) or np.any(self.values[k + 1] <= 0):
+                raise ValueError("exp interpolation needs positive values (use linear)")
+
+    @property
+    def is_constant(self) -> bool:
+        """True when the curve never changes value."""
+        return bool(np.all(self.values == self.values[0]))
+
+    def at(self, position: int) -> float:
+        """Value at one sample position."""
+        return float(self.evaluate(position, 1)[0])
+
+    def evaluate(self, position: int, n: int) -> np.ndarray:
+        """Values at samples ``position .. position+n-1``.
+
+        Returns
+        -------
+        ndarray of float64, shape (n,)
+        """
+        pos = self.positions
+        t = np.arange(position, position + n, dtype=np.int64)
+        out = np.empty(n, dtype=np.float64)
+        # index of the keyframe at or before each sample (-1 before the first)
+        k = np.searchsorted(pos, t, side="right") - 1
+        before = k < 0
+        out[before] = self.values[0]
+        after = k >= len(pos) - 1
+        out[after] = self.values[-1]
+        mid = ~(before | after)
+        if np.any(mid):
+            km = k[mid]
+            p0 = pos[km]
+            p1 = pos[km + 1]
+            v0 = self.values[km]
+            v1 = self.values[km + 1]
+            span = (p1 - p0).astype(np.float64)
+            frac = np.where(span > 0, (t[mid] - p0) / np.where(span > 0, span, 1.0), 1.0)
+            code = self.codes[km]
+            res = np.where(code == _HOLD, v0, 0.0)
+            lin = code == _LINEAR
+            ex = code == _EXP
+            if self.unit == "dB":
+                if np.any(lin):
+                    a0 = db_to_amp(v0[lin])
+                    a1 = db_to_amp(v1[lin])
+                    res[lin] = amp_to_db(a0 + (a1 - a0) * frac[lin])
+                if np.any(ex):
+                    res[ex] = v0[ex] + (v1[ex] - v0[ex]) * frac[ex]
+            else:
+                if np.any(lin):
+                    res[lin] = v0[lin] + (v1[lin] - v0[lin]) * frac[lin]
+                if np.any(ex):
+                    res[ex] = v0[ex] * np.power(v1[ex] / v0[ex], frac[ex])
+            out[mid] = res
+        return out
+
+    def changes_within(self, position: int, n: int) -> bool:
+        """True if the value may change inside ``[position, position+n)``."""
+        if self.is_constant:
+            return False
+        pos = self.positions
+        if position >= pos[-1] or position + n <= pos[0]:
+            return False
+        # inside a run of equal values (e.g. a hold at the duck depth) nothing changes
+        lo = max(int(np.searchsorted(pos, position, side="right")) - 1, 0)
+        hi = min(int(np.searchsorted(pos, position + n, side="right")), len(pos) - 1)
+        seg = self.values[lo : hi + 1]
+        return not bool(np.all(seg == seg[0]))

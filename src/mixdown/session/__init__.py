@@ -1,0 +1,22 @@
+"""The session model and its files."""
+
+from .io import dump_session, load_session, save_session, session_from_data
+from .model import (
+    LAYOUT_CHANNELS,
+    MASTER,
+    ROLES,
+    Bus,
+    Clip,
+    Fade,
+    Keyframe,
+    Master,
+    ProcessorSpec,
+    Send,
+    Session,
+    Track,
+)
+
+__all__ = [
+    "LAYOUT_CHANNELS", "MASTER", "ROLES", "Bus", "Clip", "Fade", "Keyframe", "Master", "ProcessorSpec",
+    "Send", "Session", "Track", "dump_session", "load_session", "save_session", "session_from_data",
+]

@@ -1,0 +1,280 @@
+"""The session model: what a mix is, as plain data.
+
+A session file (YAML or JSON, ``mixdown: 1``) and these pydantic objects are the
+same thing. Times are kept *as written* (seconds, ``HH:MM:SS.mmm``, timecode,
+``123456s``) so a saved session diffs cleanly; :attr:`Session.timebase` converts them
+to integer samples, once, when the render graph is built.
+
+Example
+-------
+>>> s = Session(tracks=[Track(name="Host", role="dialogue",
+...                          clips=[Clip(source="host.wav", start=1.5)])])
+>>> s.timebase.samples(s.tracks[0].clips[0].start, position=True)
+72000
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+from ..timebase import Timebase, TimeValue, check_time_syntax
+
+Time = Annotated[int | float | str, AfterValidator(check_time_syntax)]
+Role = Literal["dialogue", "music", "sfx", "ambience", "other"]
+ROLES: tuple[str, ...] = ("dialogue", "music", "sfx", "ambience", "other")
+Layout = Literal["mono", "stereo", "5.1"]
+LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "5.1": 6}
+Interp = Literal["hold", "linear", "exp"]
+FadeShape = Literal["linear", "equal-power", "log", "s-curve"]
+MASTER = "master"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+
+
+class Keyframe(_Model):
+    """One automation point: at time ``t`` the value is ``v``; ``interp`` shapes the way to the next.
+
+    Written compactly in files as ``[t, v]`` or ``[t, v, interp]``.
+    """
+
+    t: Time
+    v: float
+    interp: Interp = "linear"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_list(cls, data: Any) -> Any:
+        if isinstance(data, (list, tuple)):
+            if len(data) not in (2, 3):
+                raise ValueError("a keyframe is [time, value] or [time, value, interp]")
+            return dict(zip(("t", "v", "interp"), data))
+        return data
+
+    @model_serializer(mode="plain")
+    def _to_list(self) -> list[Any]:
+        return [self.t, self.v] if self.interp == "linear" else [self.t, self.v, self.interp]
+
+
+Automation = dict[str, list[Keyframe]]
+
+
+class Fade(_Model):
+    """A fade at a clip edge: its length and the curve's shape."""
+
+    length: Time
+    shape: FadeShape = "equal-power"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_time(cls, data: Any) -> Any:
+        if isinstance(data, (int, float, str)) and not isinstance(data, bool):
+            return {"length": data}
+        return data
+
+
+class ProcessorSpec(BaseModel):
+    """One insert of a chain: ``{type: compressor, threshold_db: -20, ratio: 3}``.
+
+    Parameters other than the reserved keys (``type``, ``id``, ``bypass``,
+    ``sidechain``, ``automation``) are the processor's own; they are checked against
+    the processor's declaration when the render graph is built.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    type: str
+    id: str | None = None
+    bypass: bool = False
+    sidechain: str | None = Field(None, description="track or bus whose output keys this processor")
+    automation: Automation = Field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The processor's own parameters (everything that is not a reserved key)."""
+        return dict(self.model_extra or {})
+
+    @model_serializer(mode="wrap")
+    def _ser(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        for key, default in (("id", None), ("bypass", False), ("sidechain", None), ("automation", {})):
+            if data.get(key) == default:
+                data.pop(key, None)
+        return data
+
+
+class Send(_Model):
+    """A send from a track or bus to a bus, at a level, pre or post fader."""
+
+    bus: str
+    level_db: float = 0.0
+    pre_fader: bool = False
+
+
+class Clip(_Model):
+    """A region of a source file placed on a track.
+
+    Attributes
+    ----------
+    source : str
+        Audio or video file, relative to the session file.
+    stream : int, optional
+        Index among the file's audio streams (default: the first).
+    start : time
+        Position on the timeline (timecode is read on the session's clock).
+    in_ : time
+        In-point in the source (written ``in``).
+    duration : time, optional
+        Length on the timeline; default to the source's end.
+    gain_db : float
+        Clip gain.
+    fade_in, fade_out : Fade, optional
+    automation : dict
+        Only ``gain_db``; keyframe times are relative to the clip's start.
+    """
+
+    name: str | None = None
+    source: str
+    stream: int | None = Field(None, ge=0)
+    start: Time = 0
+    in_: Time = Field(0, alias="in")
+    duration: Time | None = None
+    gain_db: float = Field(0.0, ge=-144.0, le=48.0)
+    fade_in: Fade | None = None
+    fade_out: Fade | None = None
+    mute: bool = False
+    automation: Automation = Field(default_factory=dict)
+
+
+class _Strip(_Model):
+    gain_db: float = Field(0.0, ge=-144.0, le=48.0)
+    mute: bool = False
+    pan: float = Field(0.0, ge=-1.0, le=1.0)
+    chain: list[ProcessorSpec] = Field(default_factory=list)
+    output: str = MASTER
+    sends: list[Send] = Field(default_factory=list)
+    automation: Automation = Field(default_factory=dict)
+
+
+class Track(_Strip):
+    """A track: clips summed, then insert chain, fader, pan, sends, output."""
+
+    name: str = Field(min_length=1)
+    role: Role = "other"
+    solo: bool = False
+    clips: list[Clip] = Field(default_factory=list)
+
+
+class Bus(_Strip):
+    """A bus: sum of what is routed to it, then its chain, fader, pan, output."""
+
+    name: str = Field(min_length=1)
+    role: Role | None = None
+
+
+class Master(_Model):
+    """The master: sum of everything, its chain, its fader."""
+
+    gain_db: float = Field(0.0, ge=-144.0, le=48.0)
+    chain: list[ProcessorSpec] = Field(default_factory=list)
+    automation: Automation = Field(default_factory=dict)
+
+
+class Session(_Model):
+    """A whole mix. See the module docstring and ``docs`` in the README."""
+
+    mixdown: Literal[1] = 1
+    sample_rate: int = Field(48000, ge=8000, le=384000)
+    layout: Layout = "stereo"
+    frame_rate: int | float | str = 25
+    drop_frame: bool = False
+    start_timecode: str | None = None
+    duration: Time | None = Field(None, description="programme length; default: end of the last clip")
+    tracks: list[Track] = Field(default_factory=list)
+    buses: list[Bus] = Field(default_factory=list)
+    master: Master = Field(default_factory=Master)
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _file: Path | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @field_validator("frame_rate")
+    @classmethod
+    def _rate(cls, v: Any) -> Any:
+        from ..timebase import parse_rate
+
+        parse_rate(v)
+        return v
+
+    @property
+    def channels(self) -> int:
+        """Number of channels of the session's layout."""
+        return LAYOUT_CHANNELS[self.layout]
+
+    @property
+    def timebase(self) -> Timebase:
+        """The converter from written times to samples for this session."""
+        return Timebase.from_session_fields(self.sample_rate, self.frame_rate, self.drop_frame, self.start_timecode)
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that clip sources are relative to (the session file's folder)."""
+        return self._base_dir
+
+    @base_dir.setter
+    def base_dir(self, value: str | Path) -> None:
+        self._base_dir = Path(value)
+
+    @property
+    def file(self) -> Path | None:
+        """The file this session was loaded from, if any."""
+        return self._file
+
+    @property
+    def lines(self) -> dict[tuple[str | int, ...], int]:
+        """Map from location paths to 1-based line numbers in :attr:`file`."""
+        return self._lines
+
+    def resolve(self, source: str) -> Path:
+        """Absolute path of a clip source."""
+        p = Path(source).expanduser()
+        return p if p.is_absolute() else (self._base_dir / p)
+
+    def samples(self, value: TimeValue, *, position: bool = False) -> int:
+        """Shorthand for ``self.timebase.samples``."""
+        return self.timebase.samples(value, position=position)
+
+    def track(self, name: str) -> Track:
+        """The track called ``name`` (KeyError if none)."""
+        for t in self.tracks:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def bus(self, name: str) -> Bus:
+        """The bus called ``name`` (KeyError if none)."""
+        for b in self.buses:
+            if b.name == name:
+                return b
+        raise KeyError(name)
+
+    def copy_session(self) -> "Session":
+        """A deep copy that keeps the base directory, file and line map."""
+        new = self.model_copy(deep=True)
+        new._base_dir = self._base_dir
+        new._file = self._file
+        new._lines = dict(self._lines)
+        return new

@@ -138,6 +138,14 @@ def load_session(path: str | Path) -> Session:
 def session_to_data(session: Session) -> dict[str, Any]:
     """The session as plain data, defaults left out so files stay short and diff well."""
     data = session.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    for key in ("tracks", "buses"):
+        # name and role first: that is how people scan a track list
+        data[key] = [
+            {k: item[k] for k in ("name", "role") if k in item} | {k: v for k, v in item.items() if k not in ("name", "role")}
+            for item in data.get(key, [])
+        ] or data.pop(key, None) or []
+        if not data[key]:
+            data.pop(key)
     return {"mixdown": SUPPORTED_VERSION, **{k: v for k, v in data.items() if k != "mixdown"}}
 
 

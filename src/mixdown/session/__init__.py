@@ -7,6 +7,7 @@ from .model import (
     ROLES,
     Bus,
     Clip,
+    Deliverable,
     Fade,
     Keyframe,
     Master,
@@ -17,6 +18,6 @@ from .model import (
 )
 
 __all__ = [
-    "LAYOUT_CHANNELS", "MASTER", "ROLES", "Bus", "Clip", "Fade", "Keyframe", "Master", "ProcessorSpec",
+    "LAYOUT_CHANNELS", "MASTER", "ROLES", "Bus", "Clip", "Deliverable", "Fade", "Keyframe", "Master", "ProcessorSpec",
     "Send", "Session", "Track", "dump_session", "load_session", "save_session", "session_from_data",
 ]

@@ -193,6 +193,54 @@ class Master(_Model):
     automation: Automation = Field(default_factory=dict)
 
 
+class Deliverable(_Model):
+    """One output rendered from the mix.
+
+    Attributes
+    ----------
+    kind : str
+        ``mix`` (the master), ``stems`` (one file per role), ``me`` (music +
+        effects + ambience, no dialogue) or ``video`` (the mix muxed into a copy of
+        ``video`` with the video stream copied packet for packet).
+    path : str
+        Output file (for ``stems``: a folder), relative to the session file.
+    format : str
+        ``wav16``, ``wav24``, ``wav32f``, ``bwf`` (24-bit WAV with loudness in its
+        ``bext`` chunk), ``flac``, ``mp3``, ``aac``, ``opus``; for ``video`` the audio
+        codec inside the container (default ``aac``).
+    target : str, optional
+        A delivery preset: this deliverable is normalised and limited for it.
+    lufs, true_peak : float, optional
+        Custom target loudness / ceiling (override the preset's).
+    bitrate : int, optional
+        Lossy encoders' bit rate, bits per second.
+    layout : str, optional
+        Channel layout of this output (a stereo downmix of a 5.1 session).
+    roles : list of str, optional
+        For ``stems``: which roles to write (default: every role present).
+    video : str, optional
+        For ``video``: the source video, relative to the session file.
+    keep_original_audio : bool
+        For ``video``: keep the source's audio as a second track.
+    language, title : str, optional
+        Metadata of the new audio track.
+    """
+
+    kind: Literal["mix", "stems", "me", "video"] = "mix"
+    path: str
+    format: str | None = None
+    target: str | None = None
+    lufs: float | None = None
+    true_peak: float | None = None
+    bitrate: int | None = Field(None, gt=0)
+    layout: Layout | None = None
+    roles: list[Role] | None = None
+    video: str | None = None
+    keep_original_audio: bool = False
+    language: str | None = None
+    title: str | None = None
+
+
 class Session(_Model):
     """A whole mix. See the module docstring and ``docs`` in the README."""
 
@@ -206,6 +254,7 @@ class Session(_Model):
     tracks: list[Track] = Field(default_factory=list)
     buses: list[Bus] = Field(default_factory=list)
     master: Master = Field(default_factory=Master)
+    deliverables: list[Deliverable] = Field(default_factory=list)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _file: Path | None = PrivateAttr(default=None)

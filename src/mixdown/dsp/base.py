@@ -160,7 +160,9 @@ class Processor:
         otherwise pieces end on the absolute ``CONTROL_PERIOD`` grid.
         """
         envs = [self.envelopes[k] for k in (names or tuple(self.envelopes)) if k in self.envelopes]
-        if not any(e.changes_within(position, n) for e in envs):
+        # the first period's value is read at its grid start, which may lie before the block
+        g0 = position - position % CONTROL_PERIOD
+        if not any(e.changes_within(g0, position + n - g0) for e in envs):
             yield 0, n
             return
         start = 0
@@ -259,5 +261,10 @@ def create(kind: str, **params: Any) -> Processor:
 def load_all() -> dict[str, type[Processor]]:
     """Import every processor module so the registry is complete; returns it."""
     from . import color, dynamics, eq, gain, spatial  # noqa: F401
+
+    try:  # cleanup processors arrive with the dialogue-cleanup work
+        from . import cleanup  # noqa: F401
+    except ImportError:
+        pass
 
     return REGISTRY

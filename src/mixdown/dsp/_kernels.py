@@ -1,0 +1,403 @@
+"""Sample-recursive DSP kernels compiled with numba.
+
+Only the loops numpy cannot vectorise live here: envelope followers, the lookahead
+limiter, a time-varying biquad cascade and a feedback delay line. Every kernel
+keeps its state in arrays owned by the calling processor and updates them in
+place, so a stream cut into blocks of any size runs through exactly the same
+arithmetic as one pass.
+
+This module imports numba (about half a second), so processors import it lazily
+in ``_prepare``. ``cache=True`` stores the machine code next to this file, so only
+the first run on a machine pays for compilation.
+
+Per-sample parameters are passed as an array plus a stride: stride 1 walks an
+array of one value per sample, stride 0 reads element 0 for the whole block (a
+constant), which avoids materialising constant parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+
+def per_sample(value: float | np.ndarray) -> tuple[np.ndarray, int]:
+    """Pack a parameter value (float or float64 (n,)) as ``(array, stride)`` for a kernel."""
+    arr = np.ascontiguousarray(np.atleast_1d(np.asarray(value, dtype=np.float64)))
+    return arr, (1 if arr.shape[0] > 1 else 0)
+
+
+def one_pole_coef(time_ms: float | np.ndarray, sample_rate: int) -> float | np.ndarray:
+    """Feedback coefficient of a one-pole smoother with time constant ``time_ms`` (0 = instant).
+
+    After ``time_ms`` a step has covered 1 - 1/e (63.2 %) of its way.
+    """
+    t = np.asarray(time_ms, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        a = np.where(t > 0.0, np.exp(-1000.0 / np.maximum(t, 1e-300) / sample_rate), 0.0)
+    return float(a) if a.ndim == 0 else a
+
+
+@njit(cache=True, nogil=True)
+def sos_time_varying(x, sos, bounds, zi, out):  # pragma: no cover - compiled
+    """Biquad cascade whose coefficients change at ``bounds``.
+
+    Parameters
+    ----------
+    x : float32 (channels, n)
+    sos : float64 (segments, sections, 6), normalised so a0 = 1
+    bounds : int64 (segments + 1,), segment k covers ``bounds[k]:bounds[k+1]``
+    zi : float64 (sections, channels, 2), scipy.signal.sosfilt's state layout, updated
+    out : float32 (channels, n)
+
+    The recursion is scipy's transposed direct form II term by term, so switching
+    between this kernel and ``sosfilt`` mid-stream continues the same filter.
+    """
+    nch = x.shape[0]
+    nsec = sos.shape[1]
+    for seg in range(sos.shape[0]):
+        for c in range(nch):
+            for i in range(bounds[seg], bounds[seg + 1]):
+                cur = np.float64(x[c, i])
+                for s in range(nsec):
+                    new = sos[seg, s, 0] * cur + zi[s, c, 0]
+                    zi[s, c, 0] = sos[seg, s, 1] * cur - sos[seg, s, 4] * new + zi[s, c, 1]
+                    zi[s, c, 1] = sos[seg, s, 2] * cur - sos[seg, s, 5] * new
+                    cur = new
+                out[c, i] = cur
+
+
+@njit(cache=True, nogil=True)
+def compressor_gain(
+    det, rms, a_rms, thr, s_thr, ratio, s_ratio, knee, s_knee, a_att, s_att, a_rel, s_rel, ms, gs, out
+):  # pragma: no cover - compiled
+    """Feed-forward compressor gain in dB, per sample.
+
+    Parameters
+    ----------
+    det : float32 (channels, n)
+        Detection signal (the input, or the sidechain key); channels are linked by
+        taking the loudest.
+    rms : bool
+        Mean-square detector (one-pole, coefficient ``a_rms``) instead of peak.
+    thr, ratio, knee, a_att, a_rel : float64 arrays with strides ``s_*`` (0 or 1)
+        Threshold dB, ratio, knee width dB, attack and release coefficients.
+    ms : float64 (channels,)
+        Mean-square state, updated.
+    gs : float64 (1,)
+        Smoothed gain in dB, updated.
+    out : float64 (n,)
+        Smoothed gain in dB (<= 0).
+    """
+    nch = det.shape[0]
+    n = det.shape[1]
+    g = gs[0]
+    for i in range(n):
+        if rms:
+            lvl = 0.0
+            for c in range(nch):
+                v = np.float64(det[c, i])
+                ms[c] = a_rms * ms[c] + (1.0 - a_rms) * v * v
+                if ms[c] > lvl:
+                    lvl = ms[c]
+            ldb = 10.0 * math.log10(lvl) if lvl > 1e-30 else -300.0
+        else:
+            lvl = 0.0
+            for c in range(nch):
+                v = abs(np.float64(det[c, i]))
+                if v > lvl:
+                    lvl = v
+            ldb = 20.0 * math.log10(lvl) if lvl > 1e-15 else -300.0
+        t = thr[i * s_thr]
+        r = ratio[i * s_ratio]
+        w = knee[i * s_knee]
+        over = ldb - t
+        slope = 1.0 / r - 1.0
+        if 2.0 * over < -w:
+            gc = 0.0
+        elif w > 0.0 and 2.0 * over <= w:  # inside the quadratic knee
+            d = over + 0.5 * w
+            gc = slope * d * d / (2.0 * w)
+        else:
+            gc = slope * over
+        if gc < g:
+            a = a_att[i * s_att]
+        else:
+            a = a_rel[i * s_rel]
+        g = a * g + (1.0 - a) * gc
+        out[i] = g
+    gs[0] = g
+
+
+@njit(cache=True, nogil=True)
+def gate_gain(
+    det, thr, s_thr, ratio, s_ratio, rng, s_rng, hold, s_hold, a_att, s_att, a_rel, s_rel, st, cnt, out
+):  # pragma: no cover - compiled
+    """Downward expander / gate gain in dB, per sample.
+
+    The level is the sample peak (loudest channel) held for ``hold`` samples, so
+    the gate stays open through the zero crossings of a sound above the threshold
+    and for the hold time after it ends. Below the threshold the gain falls
+    ``ratio - 1`` dB per dB, down to ``-rng`` dB. Opening (gain rising) follows the
+    attack coefficient, closing the release coefficient.
+
+    Parameters
+    ----------
+    det : float32 (channels, n)
+    thr, ratio, rng, hold, a_att, a_rel : float64 arrays with strides ``s_*``
+        Threshold dB, ratio, range dB (positive), hold in samples, coefficients.
+    st : float64 (2,)
+        [held level, smoothed gain dB], updated.
+    cnt : int64 (1,)
+        Hold samples left, updated.
+    out : float64 (n,)
+        Smoothed gain in dB (<= 0).
+    """
+    nch = det.shape[0]
+    n = det.shape[1]
+    held = st[0]
+    g = st[1]
+    left = cnt[0]
+    for i in range(n):
+        lvl = 0.0
+        for c in range(nch):
+            v = abs(np.float64(det[c, i]))
+            if v > lvl:
+                lvl = v
+        if lvl >= held:
+            held = lvl
+            left = np.int64(hold[i * s_hold])
+        elif left > 0:
+            left -= 1
+        else:
+            held = lvl
+        ldb = 20.0 * math.log10(held) if held > 1e-15 else -300.0
+        under = ldb - thr[i * s_thr]
+        if under >= 0.0:
+            gc = 0.0
+        else:
+            gc = under * (ratio[i * s_ratio] - 1.0)
+            lo = -rng[i * s_rng]
+            if gc < lo:
+                gc = lo
+        if gc > g:
+            a = a_att[i * s_att]
+        else:
+            a = a_rel[i * s_rel]
+        g = a * g + (1.0 - a) * gc
+        out[i] = g
+    st[0] = held
+    st[1] = g
+    cnt[0] = left
+
+
+@njit(cache=True, nogil=True)
+def limiter(
+    x, ceiling, look, true_peak, rtaps, a_rel, s_rel, fst, ist, hist, delay, dq_val, dq_idx, box, out
+):  # pragma: no cover - compiled
+    """Lookahead peak limiter whose output never exceeds ``ceiling``.
+
+    For each detected sample the required gain is ``min(1, ceiling / peak)``. A
+    sliding minimum over ``look + 1`` requirements, an exponential release, and a
+    moving average over ``look + 1`` values give the applied gain: every value in
+    the average is at most the requirement of the sample it is applied to, so the
+    gain at a peak is at most what the peak needs, reached by a linear ramp over
+    the lookahead. The audio is delayed by ``look`` (plus the interpolator delay in
+    true-peak mode) to meet its gain.
+
+    Parameters
+    ----------
+    x : float32 (channels, n)
+    ceiling : float
+        Linear ceiling, exactly representable in float32.
+    look : int
+        Lookahead in samples.
+    true_peak : bool
+        Detect on the 4x oversampled signal.
+    rtaps : float64 (4, K)
+        Polyphase interpolator, each phase time-reversed (applied oldest..newest),
+        whose outputs lie between input samples k - K // 2 and k - K // 2 + 1.
+    a_rel : float64 array, stride ``s_rel``
+        Release coefficient per sample.
+    fst : float64 (4,)
+        [release envelope, moving sum, previous interval peak, smallest requirement].
+    ist : int64 (8,)
+        [delay pos, box pos, deque head, deque count, sample counter, limited samples,
+        history pos, samples since the last one loud enough to need interpolation].
+    hist : float64 (channels, 2 K)
+        Interpolator input history (true peak), stored twice.
+    delay : float64 (channels, look + interpolator delay)
+    dq_val, dq_idx : float64, int64 (look + 1,)
+        Monotonic deque of (requirement, index) for the sliding minimum.
+    box : float64 (look + 1,)
+        Values in the moving average.
+    out : float32 (channels, n)
+    """
+    nch = x.shape[0]
+    n = x.shape[1]
+    ntap = rtaps.shape[1]
+    dd = delay.shape[1]
+    wlen = look + 1
+    r = fst[0]
+    bsum = fst[1]
+    tp_prev = fst[2]
+    min_req = fst[3]
+    dpos = ist[0]
+    bpos = ist[1]
+    head = ist[2]
+    count = ist[3]
+    k = ist[4]
+    nlim = ist[5]
+    hpos = ist[6]
+    quiet = ist[7]
+    hd = ntap // 2
+    l1 = 0.0
+    for ph in range(rtaps.shape[0]):
+        acc = 0.0
+        for j in range(ntap):
+            acc += abs(rtaps[ph, j])
+        l1 = max(l1, acc)
+    for i in range(n):
+        # -- detection -------------------------------------------------------------
+        det = 0.0
+        if true_peak:
+            # the history is stored twice so the last ntap samples are always the
+            # contiguous slice [hpos + 1, hpos + ntap], oldest first
+            loud = False
+            for c in range(nch):
+                v = np.float64(x[c, i])
+                hist[c, hpos] = v
+                hist[c, hpos + ntap] = v
+                if abs(v) * l1 > ceiling:
+                    loud = True
+            if loud:
+                quiet = 0
+            elif quiet < ntap:
+                quiet += 1
+            for c in range(nch):
+                # the interval between samples k - hd and k - hd + 1: its two ends ...
+                v = max(abs(hist[c, hpos + ntap - hd]), abs(hist[c, hpos + ntap - hd + 1]))
+                if v > det:
+                    det = v
+                if quiet >= ntap:
+                    # |interpolated| <= l1 * max|window| <= ceiling: cannot need gain reduction
+                    continue
+                # ... and the four interpolated points inside it
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                for j in range(ntap):
+                    xv = hist[c, hpos + 1 + j]
+                    a0 += xv * rtaps[0, j]
+                    a1 += xv * rtaps[1, j]
+                    a2 += xv * rtaps[2, j]
+                    a3 += xv * rtaps[3, j]
+                v = max(max(abs(a0), abs(a1)), max(abs(a2), abs(a3)))
+                if v > det:
+                    det = v
+            hpos += 1
+            if hpos == ntap:
+                hpos = 0
+            cur = det
+            if tp_prev > det:
+                det = tp_prev
+            tp_prev = cur
+        else:
+            for c in range(nch):
+                v = abs(np.float64(x[c, i]))
+                if v > det:
+                    det = v
+        req = 1.0
+        if det > ceiling:
+            req = ceiling / det
+            nlim += 1
+            if req < min_req:
+                min_req = req
+        # -- sliding minimum of the requirement over wlen samples ---------------------
+        # expire first so the ring of wlen slots never overflows
+        if count > 0 and dq_idx[head] <= k - wlen:
+            head = (head + 1) % wlen
+            count -= 1
+        while count > 0 and dq_val[(head + count - 1) % wlen] >= req:
+            count -= 1
+        tail = (head + count) % wlen
+        dq_val[tail] = req
+        dq_idx[tail] = k
+        count += 1
+        m = dq_val[head]
+        # -- release, then the attack ramp (moving average) -------------------------
+        if m < r:
+            r = m
+        else:
+            a = a_rel[i * s_rel]
+            r = m + a * (r - m)
+        bsum += r - box[bpos]
+        box[bpos] = r
+        bpos += 1
+        if bpos == wlen:
+            bpos = 0
+        s = bsum / wlen
+        if s > 1.0:
+            s = 1.0
+        # -- delayed audio times gain --------------------------------------------------
+        for c in range(nch):
+            if dd > 0:
+                xd = delay[c, dpos]
+                delay[c, dpos] = np.float64(x[c, i])
+            else:
+                xd = np.float64(x[c, i])
+            y = xd * s
+            if y > ceiling:
+                y = ceiling
+            elif y < -ceiling:
+                y = -ceiling
+            out[c, i] = y
+        if dd > 0:
+            dpos += 1
+            if dpos == dd:
+                dpos = 0
+        k += 1
+    fst[0] = r
+    fst[1] = bsum
+    fst[2] = tp_prev
+    fst[3] = min_req
+    ist[0] = dpos
+    ist[1] = bpos
+    ist[2] = head
+    ist[3] = count
+    ist[4] = k
+    ist[5] = nlim
+    ist[6] = hpos
+    ist[7] = quiet
+
+
+@njit(cache=True, nogil=True)
+def feedback_delay(x, fb, s_fb, ring, pos, wet):  # pragma: no cover - compiled
+    """Delay line with feedback: ``d[n] = x[n] + fb * d[n - D]``, ``wet[n] = d[n - D]``.
+
+    Parameters
+    ----------
+    x : float32 (channels, n)
+    fb : float64 array with stride ``s_fb``
+    ring : float64 (channels, D)
+        Last D values of d, oldest at ``pos[0]``; updated.
+    pos : int64 (1,)
+    wet : float64 (channels, n)
+    """
+    nch = x.shape[0]
+    n = x.shape[1]
+    dlen = ring.shape[1]
+    p0 = pos[0]
+    for c in range(nch):
+        p = p0
+        for i in range(n):
+            w = ring[c, p]
+            wet[c, i] = w
+            ring[c, p] = np.float64(x[c, i]) + fb[i * s_fb] * w
+            p += 1
+            if p == dlen:
+                p = 0
+    pos[0] = (p0 + n) % dlen

@@ -145,6 +145,156 @@ def measure(
     Console().print(table)
 
 
+ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
+
+
+def _expand_role_flags(argv: list[str]) -> list[str]:
+    """Let ``--dialogue a.wav b.wav`` mean ``--dialogue a.wav --dialogue b.wav``."""
+    out: list[str] = []
+    flag = None
+    for arg in argv:
+        if arg in ROLE_FLAGS:
+            flag = arg
+            out.append(arg)
+            continue
+        if arg.startswith("-"):
+            flag = None
+            out.append(arg)
+            continue
+        if flag is not None and out and out[-1] != flag:
+            out.append(flag)
+        out.append(arg)
+    return out
+
+
+@app.command()
+def targets(as_json: bool = typer.Option(False, "--json", help="print the presets as JSON")) -> None:
+    """List the delivery presets: loudness target, tolerance, true-peak ceiling, gating."""
+    from .deliver.targets import PRESETS
+
+    if as_json:
+        typer.echo(json.dumps([t.to_json() for t in PRESETS.values()], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Delivery targets")
+    for col in ("name", "loudness", "tolerance", "true peak", "gating", "reference"):
+        table.add_column(col)
+    for t in PRESETS.values():
+        table.add_row(t.name, f"{t.integrated_lufs:g} LUFS", f"±{t.tolerance_lu:g} LU", f"{t.true_peak_dbtp:g} dBTP",
+                      t.gating, t.reference)
+    Console().print(table)
+
+
+@app.command()
+def auto(
+    session: Optional[Path] = typer.Argument(None, help="an existing session (instead of --dialogue/--music files)"),
+    dialogue: list[str] = typer.Option([], "--dialogue", help="dialogue file(s); file@time places it on the timeline"),
+    music: list[str] = typer.Option([], "--music", help="music file(s)"),
+    sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),
+    ambience: list[str] = typer.Option([], "--ambience", help="ambience file(s)"),
+    video: Optional[Path] = typer.Option(None, "--video", help="video whose audio is the dialogue when no --dialogue is given"),
+    target: Optional[str] = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
+    lufs: Optional[float] = typer.Option(None, "--lufs", help="custom target loudness, LUFS"),
+    true_peak: Optional[float] = typer.Option(None, "--true-peak", help="custom true-peak ceiling, dBTP"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="mix file (.wav or .flac)"),
+    format: Optional[str] = typer.Option(None, "--format", help="wav24 | wav16 | wav32f | flac (default from -o)"),
+    stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one 24-bit WAV per role"),
+    save_session: Optional[Path] = typer.Option(None, "--save-session", help="write the decided session here"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary and decision list as JSON"),
+    duck_depth: Optional[float] = typer.Option(None, "--duck-depth", help="fixed duck depth, dB (default: from --duck-under)"),
+    duck_under: float = typer.Option(18.0, "--duck-under", help="music sits this many LU under the dialogue while people speak"),
+    duck_roles: str = typer.Option("music,ambience", "--duck-roles", help="roles that duck under speech"),
+    duck_mode: str = typer.Option("keyframes", "--duck-mode", help="keyframes | sidechain"),
+    attack: float = typer.Option(0.3, "--attack", help="duck fade-down, s"),
+    release: float = typer.Option(0.8, "--release", help="duck fade-up, s"),
+    lookahead: float = typer.Option(0.35, "--lookahead", help="the fade down starts this long before speech, s"),
+    hold: float = typer.Option(1.5, "--hold", help="pauses shorter than this keep the music down, s"),
+    min_duck: float = typer.Option(0.6, "--min-duck", help="shortest duck, s"),
+    no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
+    dialogue_level: float = typer.Option(-23.0, "--dialogue-level", help="dialogue level before the master stage, LUFS"),
+    music_lu: float = typer.Option(-6.0, "--music-lu", help="music against dialogue between speech, LU"),
+    sfx_lu: float = typer.Option(-5.0, "--sfx-lu", help="effects against dialogue, LU"),
+    ambience_lu: float = typer.Option(-18.0, "--ambience-lu", help="ambience against dialogue, LU"),
+    max_limiting: float = typer.Option(6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target, dB"),
+    vad: str = typer.Option("silero", "--vad", help="speech detector: silero | energy"),
+    sample_rate: int = typer.Option(48000, "--sample-rate", help="session rate when building from files, Hz"),
+) -> None:
+    """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
+    from .auto.balance import BalanceParams
+    from .auto.build import session_from_files
+    from .auto.ducking import DuckParams
+    from .auto.leveling import LevelingParams
+    from .auto.loudness import MasterParams
+    from .auto.run import AutoOptions, run_auto
+    from .deliver.targets import get_target
+    from .errors import MixdownError
+    from .session import load_session
+    from .session import save_session as write_session
+
+    tgt = get_target(target, lufs=lufs, true_peak=true_peak)
+    if output is None and stems is None and save_session is None:
+        _fail("nothing to write: give -o OUT (and/or --stems DIR, --save-session S.yaml)")
+    fmt = format
+    if output is not None:
+        ext = output.suffix.lower()
+        if ext not in (".wav", ".flac"):
+            _fail(f"-o {output}: the mix is written as .wav or .flac")
+        fmt = fmt or ("flac" if ext == ".flac" else "wav24")
+    if fmt is not None and fmt not in FORMATS:
+        _fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if duck_mode not in ("keyframes", "sidechain"):
+        _fail("--duck-mode must be keyframes or sidechain")
+    if vad not in ("silero", "energy"):
+        _fail("--vad must be silero or energy")
+    roles = tuple(r.strip() for r in duck_roles.split(",") if r.strip())
+    for r in roles:
+        if r not in ("music", "sfx", "ambience", "other", "dialogue"):
+            _fail(f"--duck-roles: unknown role {r!r}")
+    if session is not None:
+        if dialogue or music or sfx or ambience or video:
+            _fail("give either a SESSION or files (--dialogue/--music/--sfx/--ambience/--video), not both")
+        s = load_session(session)
+    else:
+        dlg = list(dialogue)
+        if not dlg and video is not None:
+            dlg = [str(video)]
+        s = session_from_files(dialogue=dlg, music=music, sfx=sfx, ambience=ambience, sample_rate=sample_rate)
+    opts = AutoOptions(
+        target=tgt,
+        duck=DuckParams(depth_db=duck_depth, under_lu=duck_under, attack_s=attack, release_s=release,
+                        lookahead_s=lookahead, hold_s=hold, min_duck_s=min_duck),
+        duck_roles=roles, duck_under_lu={"music": duck_under, "ambience": duck_under + 6},
+        duck_mode=duck_mode,
+        leveling=LevelingParams(reference_lufs=dialogue_level), level=not no_level,
+        balance=BalanceParams(relative_lu={"music": music_lu, "sfx": sfx_lu, "ambience": ambience_lu, "other": None}),
+        master=MasterParams(max_limiting_db=max_limiting),
+        vad_method=vad,
+    )
+    with _progress("mixing", not as_json) as bar:
+        res = run_auto(s, opts, output=output, format=fmt or "wav24", stems_dir=stems, progress=_callback(bar))
+    summary = res.to_json(tgt)
+    if save_session is not None:
+        write_session(res.session, save_session)
+        summary["session"] = str(save_session)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        m = res.measured
+        typer.echo(f"wrote {output}: {_num(m.integrated_lufs, '{:.2f}')} LUFS integrated"
+                   f"{' (dialogue-gated ' + _num(res.dialogue_gated_lufs, '{:.2f}') + ')' if tgt.gating == 'dialogue' else ''}, "
+                   f"true peak {_num(m.true_peak_dbtp, '{:.2f}')} dBTP, LRA {_num(m.loudness_range_lu)} LU "
+                   f"(target {tgt.name}: {tgt.integrated_lufs:g} LUFS, {tgt.true_peak_dbtp:g} dBTP)")
+        for role, path in res.stems.items():
+            typer.echo(f"stem {role}: {path}")
+        typer.echo(f"{len(res.decisions)} decisions; --json lists them")
+    for p in res.problems:
+        typer.echo(f"mixdown: warning: {p}", err=True)
+    if not res.compliant:
+        raise typer.Exit(3)
+
+
 @app.command()
 def processors() -> None:
     """List the processors a chain can use, with their parameters."""
@@ -162,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every error into an exit code and one line."""
     from .errors import MixdownError
 
+    argv = _expand_role_flags(list(sys.argv[1:] if argv is None else argv))
     try:
         app(args=argv, standalone_mode=False)
     except MixdownError as exc:
@@ -175,12 +326,11 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("mixdown: interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into exit 1
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+        # usage errors of the (vendored) click inside typer: let them print themselves
+        if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
+        if type(exc).__name__ == "Abort":
             sys.exit(1)
         if os.environ.get("MIXDOWN_DEBUG"):
             raise

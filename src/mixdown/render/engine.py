@@ -20,6 +20,7 @@ from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
 
 DEFAULT_BLOCK = 8192
+MASTER_INPUT = "__master_input__"
 Progress = Callable[[int, int], None]
 
 _SQRT2 = np.float32(np.sqrt(2.0))
@@ -170,15 +171,29 @@ class Renderer:
     taps : dict of str to list of str, optional
         Extra outputs: name -> strips whose post-fader outputs are summed into it
         (stems). Delayed like the master, so they line up with the mix.
+    premaster : callable, optional
+        ``premaster(position, n) -> (channels, n) float32``: the master's input, read
+        instead of rendering tracks and buses (the master stage of ``auto`` runs the
+        master chain over a premaster it rendered before; since every processor is
+        block-invariant this gives the bytes a full render gives).
+    master_input_tap : bool
+        Also yield the master's input (before its chain and fader) as tap
+        ``MASTER_INPUT``, delayed by the master chain's latency so that it lines up
+        with the output; this is the premaster ``premaster=`` reads back.
     """
 
     def __init__(self, graph: Graph, *, block_size: int = DEFAULT_BLOCK,
-                 taps: dict[str, list[str]] | None = None) -> None:
+                 taps: dict[str, list[str]] | None = None,
+                 premaster: Callable[[int, int], np.ndarray] | None = None,
+                 master_input_tap: bool = False) -> None:
         if block_size < 1:
             raise ValueError("block_size must be positive")
         self.graph = graph
         self.block_size = int(block_size)
         self.taps = taps or {}
+        self.premaster = premaster
+        if premaster is not None and self.taps:
+            raise ValueError("taps need the full graph; a premaster source skips it")
         sr = graph.sample_rate
         self.players: dict[str, list[_ClipPlayer]] = {}
         for name, strip in graph.strips.items():
@@ -188,6 +203,9 @@ class Renderer:
         self.delays = {edge: _Delay(graph.strips[edge[0]].out_channels, d) for edge, d in graph.edge_delay.items()}
         # taps line up with the master output: delay each tapped strip by what separates it from the output
         self.tap_delays: dict[tuple[str, str], _Delay] = {}
+        self.master_input_tap = master_input_tap
+        m = graph.strips[MASTER]
+        self.master_in_delay = _Delay(m.channels, m.latency) if master_input_tap and m.latency else None
         for tap, names in self.taps.items():
             for name in names:
                 s = graph.strips[name]
@@ -227,8 +245,17 @@ class Renderer:
         inbox: dict[str, np.ndarray] = {}
         outs: dict[str, np.ndarray] = {}
         pres: dict[str, np.ndarray] = {}
-        for name in g.order:
+        order = g.order
+        taps: dict[str, np.ndarray] = {}
+        if self.premaster is not None:
+            order = [MASTER]
+            inbox[MASTER] = self.premaster(pos, n)
+        for name in order:
             s = g.strips[name]
+            if name == MASTER and self.master_input_tap:
+                x_in = inbox.get(MASTER)
+                x_in = np.zeros((s.channels, n), dtype=np.float32) if x_in is None else x_in.copy()
+                taps[MASTER_INPUT] = self.master_in_delay(x_in) if self.master_in_delay else x_in
             if s.kind == "track":
                 x = np.zeros((s.channels, n), dtype=np.float32)
                 for player in self.players[name]:
@@ -270,7 +297,6 @@ class Renderer:
                     inbox[dest] = inbox[dest] + sig
                 else:
                     inbox[dest] = sig.astype(np.float32, copy=True)
-        taps: dict[str, np.ndarray] = {}
         for tap, names in self.taps.items():
             acc = np.zeros((g.channels, n), dtype=np.float32)
             for name in names:

@@ -314,7 +314,10 @@ def main(argv: list[str] | None = None) -> None:
 
     argv = _expand_role_flags(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        # without standalone mode, click hands typer.Exit's code back instead of exiting
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except MixdownError as exc:
         typer.echo(f"mixdown: error: {exc}", err=True)
         sys.exit(exc.exit_code)

@@ -43,7 +43,7 @@ class LevelMeter:
         self.sample_rate = int(sample_rate)
         self.hop = round(sample_rate / 10)
         self.sos = k_weighting_sos(sample_rate)
-        self.zi = np.zeros((channels, self.sos.shape[0], 2))
+        self.zi = np.zeros((self.sos.shape[0], channels, 2))
         self.weights = np.asarray(LAYOUT_WEIGHTS[layout or _DEFAULT_LAYOUT[channels]], dtype=np.float64)
         self._acc = 0.0
         self._fill = 0

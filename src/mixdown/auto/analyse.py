@@ -152,8 +152,10 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
         raise AnalysisError("no dialogue track: give --dialogue files, or set role: dialogue on a track")
     raw = raw_session(session)
     graph = check(raw)
-    if graph.length == 0:
-        raise AnalysisError("the programme is empty: no clip has any length")
+    if graph.length < 0.4 * graph.sample_rate:
+        raise AnalysisError(
+            f"the programme is {1000 * graph.length / graph.sample_rate:.0f} ms long: loudness is only defined "
+            "from 400 ms (one BS.1770 gating block), so there is nothing to level or normalise")
     meters = {name: LevelMeter(graph.sample_rate, graph.channels, layout=session.layout)
               for name, s in graph.strips.items() if s.kind == "track"}
     renderer = Renderer(graph, block_size=block_size, taps={name: [name] for name in meters})

@@ -98,40 +98,40 @@ class Envelope:
         ndarray of float64, shape (n,)
         """
         pos = self.positions
-        t = np.arange(position, position + n, dtype=np.int64)
         out = np.empty(n, dtype=np.float64)
-        # index of the keyframe at or before each sample (-1 before the first)
-        k = np.searchsorted(pos, t, side="right") - 1
-        before = k < 0
-        out[before] = self.values[0]
-        after = k >= len(pos) - 1
-        out[after] = self.values[-1]
-        mid = ~(before | after)
-        if np.any(mid):
-            km = k[mid]
-            p0 = pos[km]
-            p1 = pos[km + 1]
-            v0 = self.values[km]
-            v1 = self.values[km + 1]
-            span = (p1 - p0).astype(np.float64)
-            frac = np.where(span > 0, (t[mid] - p0) / np.where(span > 0, span, 1.0), 1.0)
-            code = self.codes[km]
-            res = np.where(code == _HOLD, v0, 0.0)
-            lin = code == _LINEAR
-            ex = code == _EXP
+        end = position + n
+        # only the keyframe segments this block touches are computed, each on a slice
+        k0 = int(np.searchsorted(pos, position, side="right")) - 1
+        k1 = int(np.searchsorted(pos, end, side="right")) - 1
+        for k in range(k0, k1 + 1):
+            a = position if k < 0 else max(position, int(pos[k]))
+            b = end if k + 1 >= len(pos) else min(end, int(pos[k + 1]))
+            if b <= a:
+                continue
+            sl = slice(a - position, b - position)
+            if k < 0:
+                out[sl] = self.values[0]
+                continue
+            if k >= len(pos) - 1:
+                out[sl] = self.values[-1]
+                continue
+            v0, v1 = self.values[k], self.values[k + 1]
+            code = self.codes[k]
+            span = int(pos[k + 1] - pos[k])
+            if code == _HOLD or v0 == v1 or span == 0:
+                out[sl] = v0
+                continue
+            frac = (np.arange(a, b, dtype=np.float64) - pos[k]) / span
             if self.unit == "dB":
-                if np.any(lin):
-                    a0 = db_to_amp(v0[lin])
-                    a1 = db_to_amp(v1[lin])
-                    res[lin] = amp_to_db(a0 + (a1 - a0) * frac[lin])
-                if np.any(ex):
-                    res[ex] = v0[ex] + (v1[ex] - v0[ex]) * frac[ex]
+                if code == _LINEAR:
+                    a0, a1 = float(db_to_amp(v0)), float(db_to_amp(v1))
+                    out[sl] = amp_to_db(a0 + (a1 - a0) * frac)
+                else:
+                    out[sl] = v0 + (v1 - v0) * frac
+            elif code == _LINEAR:
+                out[sl] = v0 + (v1 - v0) * frac
             else:
-                if np.any(lin):
-                    res[lin] = v0[lin] + (v1[lin] - v0[lin]) * frac[lin]
-                if np.any(ex):
-                    res[ex] = v0[ex] * np.power(v1[ex] / v0[ex], frac[ex])
-            out[mid] = res
+                out[sl] = v0 * np.power(v1 / v0, frac)
         return out
 
     def changes_within(self, position: int, n: int) -> bool:

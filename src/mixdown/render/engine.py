@@ -10,6 +10,7 @@ renders the same samples.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,12 @@ def pan_gains(pan: np.ndarray | float, *, mono_source: bool) -> tuple[np.ndarray
         gl = np.minimum(1.0, np.sqrt(2.0) * gl)
         gr = np.minimum(1.0, np.sqrt(2.0) * gr)
     return gl, gr
+
+
+@lru_cache(maxsize=256)
+def _static_pan(pan: float, mono: bool) -> tuple[float, float]:
+    gl, gr = pan_gains(pan, mono_source=mono)
+    return float(gl), float(gr)
 
 
 class _ClipPlayer:
@@ -152,7 +159,7 @@ def _fader(strip: StripNode, x: np.ndarray, position: int) -> np.ndarray:
             pan = env.evaluate(position, n) if env.changes_within(position, n) else env.at(position)
         mono = strip.channels == 1
         if mono or np.ndim(pan) or pan != 0.0:
-            gl, gr = pan_gains(pan, mono_source=mono)
+            gl, gr = pan_gains(pan, mono_source=mono) if np.ndim(pan) else _static_pan(float(pan), mono)
             src_l = x[0]
             src_r = x[0] if mono else x[1]
             x = np.stack([src_l * np.float32(gl) if np.ndim(gl) == 0 else src_l * gl.astype(np.float32),

@@ -64,3 +64,12 @@ def test_segments_follow_absolute_grid():
     g.prepare(48000, 100, 1)
     cuts = [a + 50 for a, _ in g.segments(50, 100)]
     assert all((c % CONTROL_PERIOD == 0) for c in cuts[1:])
+
+
+def test_at_positions_matches_evaluate():
+    env = Envelope([100, 3000, 6000, 6000, 9000], [0.0, -30.0, 6.0, -3.0, 0.0],
+                   ["exp", "linear", "hold", "linear", "linear"], unit="dB")
+    t = np.arange(0, 10000)
+    np.testing.assert_allclose(env.at_positions(t), env.evaluate(0, 10000), atol=1e-9)
+    hz = Envelope([0, 500], [100.0, 1000.0], ["exp", "exp"], unit="Hz")
+    np.testing.assert_allclose(hz.at_positions(np.arange(600)), hz.evaluate(0, 600), rtol=1e-12)

@@ -65,7 +65,7 @@ def render(
     session: Path = typer.Argument(..., help="session file (.yaml or .json)"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="output file (default: <session>.wav beside it)"),
     format: str = typer.Option("wav24", "--format", help="wav24 | wav16 | wav32f | flac"),
-    block_size: int = typer.Option(8192, "--block-size", help="frames per block (memory, not output, depends on it)"),
+    block_size: int = typer.Option(32768, "--block-size", help="frames per block (memory, not output, depends on it)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
 ) -> None:
     """Render a session's master to an audio file."""
@@ -73,6 +73,7 @@ def render(
     from .media.write import AudioWriter
     from .render.engine import Renderer
     from .render.graph import check
+    from .render.sink import BackgroundSink
     from .session import load_session
 
     if format not in FORMATS:
@@ -89,9 +90,14 @@ def render(
         cb = _callback(bar)
         with AudioWriter(out, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
                          protect=protect) as writer:
-            for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=cb):
+
+            def consume(block: Any) -> None:
                 writer.write(block)
                 meter.process(block)
+
+            with BackgroundSink(consume) as sink:
+                for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=cb):
+                    sink.put(block)
     elapsed = time.perf_counter() - t0
     res = meter.result()
     summary = {

@@ -553,19 +553,11 @@ def _store_cached(file: Path, key: dict, act: SpeechActivity) -> None:
 
 
 def _analyse_file(path: Path, method: str, stream: int | None) -> SpeechActivity:
-    from ..media.decode import open_source, probe
+    # one code path with the fused level+speech analysis of auto, so a cached score is
+    # the same whichever of the two computed it
+    from .source import compute
 
-    info = probe(path, stream=stream)
-    det = _Detector(method)
-    total = -(-info.frames * RATE // info.sample_rate)
-    block = _BLOCK_S * RATE
-    with open_source(path, stream=stream, sample_rate=RATE, start=0) as reader:
-        done = 0
-        while done < total:
-            n = min(block, total - done)
-            det.push(reader.read(n).mean(axis=0, dtype=np.float32))
-            done += n
-    return det.finish(info.frames, info.sample_rate)
+    return compute(path, stream=stream, levels=False, vad_method=method)[1]
 
 
 def file_activity(

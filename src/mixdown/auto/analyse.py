@@ -1,9 +1,10 @@
 """The measuring pass of ``auto``: speech regions and level series for every track.
 
-One streaming render of the *raw* tracks (clips with their clip gains and fades;
-no inserts, faders, automation or routing) feeds a :class:`LevelMeter` per track.
-Speech is detected per dialogue *source file* (cached, so re-runs are cheap) and
-mapped onto the timeline through each clip's in-point and position. A speaker's
+Every source file is analysed once — its level every 100 ms and, for dialogue, its
+speech — and cached, so re-runs decode nothing to decide. A track's raw level
+(clips with their gains and fades; no inserts, fader or routing) is assembled from
+its clips' sources, and speech is mapped onto the timeline through each clip's
+in-point and position. A speaker's
 microphone also hears the other speakers; speech that is much louder on another
 dialogue track at the same moment is that other speaker's bleed, and is removed
 from this track's regions (``bleed_margin_db``).
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis.levels import LevelMeter, LevelSeries
+from ..analysis.levels import LevelSeries
+from ..analysis.source import SourceAnalysis, analyse_source
 from ..errors import AnalysisError
-from ..render.engine import Progress, Renderer
-from ..render.graph import check
-from ..session.model import MASTER, Master, Session
+from ..render.engine import Progress
+from ..render.graph import Graph, check
+from ..session.model import Session
 from .ducking import Region, merge_regions
 
 
@@ -51,49 +53,53 @@ class Analysis:
     removed_bleed: dict[str, float] = field(default_factory=dict)
 
 
-def raw_session(session: Session) -> Session:
-    """The session with every track sent straight to the master, dry and at unity."""
-    raw = session.copy_session()
-    for t in raw.tracks:
-        t.chain = []
-        t.gain_db = 0.0
-        t.automation = {}
-        t.pan = 0.0
-        t.sends = []
-        t.output = MASTER
-        t.solo = False
-    raw.buses = []
-    raw.master = Master()
-    return raw
+def track_levels(graph: Graph, name: str, sources: dict[tuple[Path, int | None], SourceAnalysis]) -> LevelSeries:
+    """A track's raw level (clips with their gains and fades; no chain, no fader) every 100 ms.
 
+    Built from the sources' cached level series: each timeline hop takes the source
+    hop under its centre, scaled by the clip's gain there. Overlapping clips add
+    their energies (as uncorrelated signals do). This is for deciding, not for
+    compliance: what is delivered is measured on the render itself.
+    """
+    from ..render.engine import fade_curve
 
-def clip_speech_on_timeline(session: Session, track_index: int, *, method: str, cache_dir: Path | None,
-                            threshold: float) -> list[Region]:
-    """Speech of a track's clips, detected on their sources and placed on the timeline."""
-    from ..analysis.vad import detect_file
-
-    sr = session.sample_rate
-    out: list[Region] = []
-    track = session.tracks[track_index]
-    for clip in track.clips:
-        if clip.mute:
+    sr = graph.sample_rate
+    hop = round(sr / 10)
+    n_hops = -(-graph.length // hop)
+    energy = np.zeros(n_hops)
+    centres = (np.arange(n_hops) + 0.5) * hop
+    for clip in graph.strips[name].clips:
+        k = np.flatnonzero((centres >= clip.start) & (centres < clip.end))
+        if k.size == 0:
             continue
-        path = session.resolve(clip.source)
-        regions = detect_file(path, sample_rate=sr, method=method, cache_dir=cache_dir, threshold=threshold,
-                              stream=clip.stream)
-        start = session.samples(clip.start, position=True)
-        cin = session.samples(clip.in_)
-        if clip.duration is not None:
-            cend = cin + session.samples(clip.duration)
-        else:
-            from ..media.decode import probe
+        local = centres[k] - clip.start
+        src = sources[(clip.path, clip.stream)].levels
+        j = np.floor((clip.source_in + local) / sr * src.sample_rate / src.hop).astype(np.int64)
+        inside = (j >= 0) & (j < len(src.energy))
+        k, local, j = k[inside], local[inside], j[inside]
+        db = clip.gain_db + (clip.gain_env.at_positions(local) if clip.gain_env is not None else 0.0)
+        amp = np.power(10.0, np.asarray(db) / 20.0) * np.ones_like(local)
+        if clip.fade_in:
+            amp *= np.where(local < clip.fade_in, fade_curve(np.clip(local / clip.fade_in, 0, 1), clip.fade_in_shape), 1.0)
+        if clip.fade_out:
+            x = np.clip((clip.length - local) / clip.fade_out, 0, 1)
+            amp *= np.where(local >= clip.length - clip.fade_out, fade_curve(x, clip.fade_out_shape), 1.0)
+        energy[k] += src.energy[j] * amp * amp
+    return LevelSeries(energy, sr, hop)
 
-            info = probe(path, stream=clip.stream)
-            cend = info.frames * sr // info.sample_rate
-        for a, b in regions:
+
+def clip_speech(graph: Graph, name: str, sources: dict[tuple[Path, int | None], SourceAnalysis], *,
+                threshold: float) -> list[Region]:
+    """Speech of a track's clips, detected on their sources and placed on the timeline."""
+    sr = graph.sample_rate
+    out: list[Region] = []
+    for clip in graph.strips[name].clips:
+        act = sources[(clip.path, clip.stream)].activity
+        cin, cend = clip.source_in, clip.source_in + clip.length
+        for a, b in act.regions(sr, threshold=threshold):
             a2, b2 = max(a, cin), min(b, cend)
             if a2 < b2:
-                out.append((a2 - cin + start, b2 - cin + start))
+                out.append((a2 - cin + clip.start, b2 - cin + clip.start))
     return merge_regions(out, 1)
 
 
@@ -138,35 +144,49 @@ def remove_bleed(speech: dict[str, list[Region]], levels: dict[str, LevelSeries]
 
 
 def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: float = 0.5,
-            cache_dir: Path | None = None, bleed_margin_db: float = 10.0, block_size: int = 16384,
+            cache_dir: Path | None = None, bleed_margin_db: float = 10.0, block_size: int = 65536,
             progress: Progress | None = None) -> Analysis:
     """Measure every track and find who speaks when.
+
+    Every source file is analysed once (levels, and speech for dialogue), from the
+    cache when it was seen before; tracks are then assembled from their clips.
 
     Raises
     ------
     AnalysisError
         When the session has no dialogue track, or no speech is found in any of them.
     """
-    dialogue = [i for i, t in enumerate(session.tracks) if t.role == "dialogue" and not t.mute]
+    dialogue = [t.name for t in session.tracks if t.role == "dialogue" and not t.mute]
     if not dialogue:
         raise AnalysisError("no dialogue track: give --dialogue files, or set role: dialogue on a track")
-    raw = raw_session(session)
-    graph = check(raw)
+    graph = check(session)
     if graph.length < 0.4 * graph.sample_rate:
         raise AnalysisError(
             f"the programme is {1000 * graph.length / graph.sample_rate:.0f} ms long: loudness is only defined "
             "from 400 ms (one BS.1770 gating block), so there is nothing to level or normalise")
-    meters = {name: LevelMeter(graph.sample_rate, graph.channels, layout=session.layout)
-              for name, s in graph.strips.items() if s.kind == "track"}
-    renderer = Renderer(graph, block_size=block_size, taps={name: [name] for name in meters})
-    for _, _, taps in renderer.blocks(progress=progress):
-        for name, block in taps.items():
-            meters[name].process(block)
-    levels = {name: m.series() for name, m in meters.items()}
-    speech: dict[str, list[Region]] = {}
-    for i in dialogue:
-        speech[session.tracks[i].name] = clip_speech_on_timeline(
-            session, i, method=vad_method, cache_dir=cache_dir, threshold=vad_threshold)
+    wanted: dict[tuple[Path, int | None], str | None] = {}
+    for name, strip in graph.strips.items():
+        if strip.kind != "track":
+            continue
+        for clip in strip.clips:
+            key = (clip.path, clip.stream)
+            if name in dialogue:
+                wanted[key] = vad_method
+            else:
+                wanted.setdefault(key, None)
+    # sources are independent: two at a time (decoding and the speech model release the GIL)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixdown-analyse") as pool:
+        jobs = {key: pool.submit(analyse_source, key[0], stream=key[1], vad_method=method,
+                                 cache_dir=cache_dir) for key, method in wanted.items()}
+        sources: dict[tuple[Path, int | None], SourceAnalysis] = {}
+        for i, (key, job) in enumerate(jobs.items()):
+            sources[key] = job.result()
+            if progress is not None:
+                progress(i + 1, len(jobs))
+    levels = {name: track_levels(graph, name, sources) for name, s in graph.strips.items() if s.kind == "track"}
+    speech = {name: clip_speech(graph, name, sources, threshold=vad_threshold) for name in dialogue}
     speech, removed = remove_bleed(speech, levels, margin_db=bleed_margin_db)
     # speech so quiet that nothing passes the loudness gate is not dialogue we can level
     for name in list(speech):
@@ -174,8 +194,7 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
             speech[name] = []
     all_speech = merge_regions([r for regs in speech.values() for r in regs], 1)
     if not all_speech:
-        names = ", ".join(session.tracks[i].name for i in dialogue)
-        raise AnalysisError(f"no speech found on the dialogue track(s) {names}: is the dialogue silent, "
+        raise AnalysisError(f"no speech found on the dialogue track(s) {', '.join(dialogue)}: is the dialogue silent, "
                             "or on a track with another role?")
     return Analysis(levels=levels, speech=speech, all_speech=all_speech, length=graph.length,
                     sample_rate=graph.sample_rate, removed_bleed=removed)

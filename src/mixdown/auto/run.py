@@ -20,6 +20,7 @@ from ..deliver.targets import Target
 from ..errors import AnalysisError, TargetError
 from ..render.engine import MASTER_INPUT, Progress, Renderer
 from ..render.graph import Graph, check
+from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Bus, Keyframe, ProcessorSpec, Session
 from .analyse import Analysis, analyse
 from .balance import BalanceParams, balance_roles
@@ -47,7 +48,7 @@ class AutoOptions:
     vad_method: str = "silero"
     vad_threshold: float = 0.5
     cache_dir: Path | None = None
-    block_size: int = 16384
+    block_size: int = 32768
 
 
 @dataclass
@@ -269,13 +270,18 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
         try:
             with sf.SoundFile(pre_path, "w", samplerate=graph2.sample_rate, channels=graph2.channels,
                               subtype="FLOAT", format="WAV") as pre:
-                r2 = Renderer(graph2, block_size=opts.block_size, taps=taps, master_input_tap=True)
-                for pos, block, tap in r2.blocks():
+
+                def consume(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
                     pre.write(tap[MASTER_INPUT].T)
                     keep = max(0, min(block.shape[1], length - pos))
                     level.process(block[:, :keep])
                     for role, w in stem_writers.items():
                         w.write(tap[role][:, :keep])
+
+                r2 = Renderer(graph2, block_size=opts.block_size, taps=taps, master_input_tap=True)
+                with BackgroundSink(consume) as sink:
+                    for pos, block, tap in r2.blocks(progress=progress):
+                        sink.put(pos, block, tap)
             for w in stem_writers.values():
                 w.commit()
         except BaseException:
@@ -322,11 +328,16 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             if output is not None:
                 writer = AudioWriter(output, sample_rate=graph3.sample_rate, channels=graph3.channels,
                                      format=format, protect=protect)
+            def consume(block: np.ndarray) -> None:
+                meter.process(block)
+                if writer is not None:
+                    writer.write(block)
+
             try:
-                for _, block, _ in Renderer(graph3, block_size=opts.block_size, premaster=read).blocks(progress=progress):
-                    meter.process(block)
-                    if writer is not None:
-                        writer.write(block)
+                with BackgroundSink(consume) as sink:
+                    for _, block, _ in Renderer(graph3, block_size=opts.block_size, premaster=read).blocks(
+                            progress=progress):
+                        sink.put(block)
             except BaseException:
                 if writer is not None:
                     writer.abort()

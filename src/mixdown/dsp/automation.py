@@ -134,6 +134,33 @@ class Envelope:
                 out[sl] = v0 * np.power(v1 / v0, frac)
         return out
 
+    def at_positions(self, positions: np.ndarray) -> np.ndarray:
+        """Values at arbitrary (sorted or not) sample positions, vectorised."""
+        t = np.asarray(positions, dtype=np.float64)
+        pos = self.positions
+        k = np.searchsorted(pos, t, side="right") - 1
+        out = np.where(k < 0, self.values[0], self.values[-1]).astype(np.float64)
+        mid = (k >= 0) & (k < len(pos) - 1)
+        if np.any(mid):
+            km = k[mid]
+            p0, p1 = pos[km].astype(np.float64), pos[km + 1].astype(np.float64)
+            v0, v1 = self.values[km], self.values[km + 1]
+            span = p1 - p0
+            frac = np.where(span > 0, (t[mid] - p0) / np.where(span > 0, span, 1.0), 1.0)
+            code = self.codes[km]
+            res = v0.copy()
+            lin, ex = code == _LINEAR, code == _EXP
+            if self.unit == "dB":
+                a0, a1 = db_to_amp(v0), db_to_amp(v1)
+                res = np.where(lin, amp_to_db(a0 + (a1 - a0) * frac), res)
+                res = np.where(ex, v0 + (v1 - v0) * frac, res)
+            else:
+                res = np.where(lin, v0 + (v1 - v0) * frac, res)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    res = np.where(ex, v0 * np.power(np.where(ex, v1 / v0, 1.0), frac), res)
+            out[mid] = res
+        return out
+
     def changes_within(self, position: int, n: int) -> bool:
         """True if the value may change inside ``[position, position+n)``."""
         if self.is_constant:

@@ -9,6 +9,7 @@ renders the same samples.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +21,7 @@ from ..errors import MediaError
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
 
-DEFAULT_BLOCK = 8192
+DEFAULT_BLOCK = 32768
 MASTER_INPUT = "__master_input__"
 Progress = Callable[[int, int], None]
 
@@ -183,6 +184,14 @@ class Renderer:
         instead of rendering tracks and buses (the master stage of ``auto`` runs the
         master chain over a premaster it rendered before; since every processor is
         block-invariant this gives the bytes a full render gives).
+    workers : int, optional
+        Threads that render independent tracks of a block side by side (default: the
+        ``MIXDOWN_THREADS`` environment variable, else up to 2). Each track is
+        computed alone and summed in graph order, so the output does not depend on it.
+    tap_point : str
+        ``post`` (default): taps take strips after fader and pan, at the session's
+        width. ``pre``: after the insert chain, before the fader, at the strip's own
+        width (a mono track stays mono); for measuring, not for stems.
     master_input_tap : bool
         Also yield the master's input (before its chain and fader) as tap
         ``MASTER_INPUT``, delayed by the master chain's latency so that it lines up
@@ -192,12 +201,15 @@ class Renderer:
     def __init__(self, graph: Graph, *, block_size: int = DEFAULT_BLOCK,
                  taps: dict[str, list[str]] | None = None,
                  premaster: Callable[[int, int], np.ndarray] | None = None,
-                 master_input_tap: bool = False) -> None:
+                 master_input_tap: bool = False, tap_point: str = "post", workers: int | None = None) -> None:
         if block_size < 1:
             raise ValueError("block_size must be positive")
         self.graph = graph
         self.block_size = int(block_size)
         self.taps = taps or {}
+        if tap_point not in ("pre", "post"):
+            raise ValueError("tap_point is 'pre' or 'post'")
+        self.tap_point = tap_point
         self.premaster = premaster
         if premaster is not None and self.taps:
             raise ValueError("taps need the full graph; a premaster source skips it")
@@ -219,6 +231,16 @@ class Renderer:
                 d = graph.output_latency - (s.input_latency + s.latency)
                 if d > 0:
                     self.tap_delays[(tap, name)] = _Delay(s.out_channels, d)
+        # tracks that need nothing rendered in the same block (no sidechain) can run in parallel
+        self.free_tracks = [name for name in graph.order
+                            if graph.strips[name].kind == "track" and not any(graph.strips[name].sidechains)]
+        if workers is None:
+            workers = int(os.environ.get("MIXDOWN_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
+        self.pool = None
+        if workers > 1 and len(self.free_tracks) > 1 and premaster is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mixdown-render")
 
     def blocks(self, *, progress: Progress | None = None) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
         """Yield ``(position, master_block, tap_blocks)`` covering the programme exactly once."""
@@ -243,9 +265,33 @@ class Renderer:
                 if progress is not None:
                     progress(min(emitted, total), total)
         finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
             for players in self.players.values():
                 for p in players:
                     p.close()
+
+    def _track(self, name: str, pos: int, n: int, outs: dict[str, np.ndarray] | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Clips, chain and fader of one track over a block: (pre-fader, post-fader)."""
+        s = self.graph.strips[name]
+        x = np.zeros((s.channels, n), dtype=np.float32)
+        for player in self.players[name]:
+            c = player.node
+            a = max(pos, c.start)
+            b = min(pos + n, c.end)
+            if a < b:
+                x[:, a - pos:b - pos] += player.read(a - c.start, b - a)
+        return self._strip(s, x, pos, outs)
+
+    def _strip(self, s: StripNode, x: np.ndarray, pos: int, outs: dict[str, np.ndarray] | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        if s.mute:
+            z = np.zeros((s.out_channels, x.shape[1]), dtype=np.float32)
+            return z, z
+        for proc, sc in zip(s.chain, s.sidechains):
+            x = proc.process(x, pos, key=outs[sc]) if sc is not None else proc.process(x, pos)
+        return x, _fader(s, x, pos)
 
     def _block(self, pos: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         g = self.graph
@@ -257,36 +303,25 @@ class Renderer:
         if self.premaster is not None:
             order = [MASTER]
             inbox[MASTER] = self.premaster(pos, n)
+        done: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if self.pool is not None and self.premaster is None:
+            results = self.pool.map(lambda nm: self._track(nm, pos, n), self.free_tracks)
+            done = dict(zip(self.free_tracks, results))
         for name in order:
             s = g.strips[name]
             if name == MASTER and self.master_input_tap:
                 x_in = inbox.get(MASTER)
                 x_in = np.zeros((s.channels, n), dtype=np.float32) if x_in is None else x_in.copy()
                 taps[MASTER_INPUT] = self.master_in_delay(x_in) if self.master_in_delay else x_in
-            if s.kind == "track":
-                x = np.zeros((s.channels, n), dtype=np.float32)
-                for player in self.players[name]:
-                    c = player.node
-                    a = max(pos, c.start)
-                    b = min(pos + n, c.end)
-                    if a < b:
-                        x[:, a - pos:b - pos] += player.read(a - c.start, b - a)
+            if name in done:
+                pres[name], outs[name] = done[name]
+            elif s.kind == "track":
+                pres[name], outs[name] = self._track(name, pos, n, outs)
             else:
                 x = inbox.pop(name, None)
                 if x is None:
                     x = np.zeros((s.channels, n), dtype=np.float32)
-            if s.mute:
-                x = np.zeros((s.out_channels, n), dtype=np.float32)
-                pres[name] = x
-                outs[name] = x
-            else:
-                for proc, sc in zip(s.chain, s.sidechains):
-                    if sc is not None:
-                        x = proc.process(x, pos, key=outs[sc])
-                    else:
-                        x = proc.process(x, pos)
-                pres[name] = x
-                outs[name] = _fader(s, x, pos)
+                pres[name], outs[name] = self._strip(s, x, pos, outs)
             if name == MASTER:
                 continue
             for dest, level, pre in ([(s.output, 1.0, False)] if s.output else []) + list(s.sends):
@@ -304,6 +339,10 @@ class Renderer:
                     inbox[dest] = inbox[dest] + sig
                 else:
                     inbox[dest] = sig.astype(np.float32, copy=True)
+        if self.tap_point == "pre":
+            for tap, names in self.taps.items():
+                taps[tap] = pres[names[0]] if len(names) == 1 else sum(pres[k] for k in names)
+            return outs[MASTER], taps
         for tap, names in self.taps.items():
             acc = np.zeros((g.channels, n), dtype=np.float32)
             for name in names:
@@ -348,8 +387,11 @@ def render_file(session: Session | Graph, path: str | Path, *, format: str = "wa
     protect = set(graph.source_paths)
     if graph.session.file is not None:
         protect.add(Path(graph.session.file))
+    from .sink import BackgroundSink
+
     with AudioWriter(path, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
                      protect=protect) as writer:
-        for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
-            writer.write(block)
+        with BackgroundSink(writer.write) as sink:
+            for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
+                sink.put(block)
     return graph

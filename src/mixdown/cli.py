@@ -62,7 +62,7 @@ def _num(x: float | None, fmt: str = "{:.1f}") -> str:
 
 @app.command()
 def render(
-    session: Path = typer.Argument(..., help="session file (.yaml or .json)"),
+    session: Path = typer.Argument(..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="output file (default: <session>.wav beside it)"),
     format: str = typer.Option("wav24", "--format", help="wav24 | wav16 | wav32f | flac"),
     block_size: int = typer.Option(32768, "--block-size", help="frames per block (memory, not output, depends on it)"),
@@ -74,13 +74,12 @@ def render(
     from .render.engine import Renderer
     from .render.graph import check
     from .render.sink import BackgroundSink
-    from .session import load_session
 
     if format not in FORMATS:
         _fail(f"--format {format!r} is not one of {', '.join(FORMATS)}")
     if block_size < 1:
         _fail("--block-size must be a positive number of frames")
-    s = load_session(session)
+    s = _open(session, media_root=None)
     graph = check(s)
     out = output or session.with_suffix(".flac" if format == "flac" else ".wav")
     protect = set(graph.source_paths) | {session.resolve()}
@@ -195,7 +194,8 @@ def targets(as_json: bool = typer.Option(False, "--json", help="print the preset
 
 @app.command()
 def auto(
-    session: Optional[Path] = typer.Argument(None, help="an existing session (instead of --dialogue/--music files)"),
+    session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
+    media_root: Optional[Path] = typer.Option(None, "--media-root", help="where a timeline's media live"),
     dialogue: list[str] = typer.Option([], "--dialogue", help="dialogue file(s); file@time places it on the timeline"),
     music: list[str] = typer.Option([], "--music", help="music file(s)"),
     sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),
@@ -235,8 +235,6 @@ def auto(
     from .auto.loudness import MasterParams
     from .auto.run import AutoOptions, run_auto
     from .deliver.targets import get_target
-    from .errors import MixdownError
-    from .session import load_session
     from .session import save_session as write_session
 
     tgt = get_target(target, lufs=lufs, true_peak=true_peak)
@@ -261,7 +259,7 @@ def auto(
     if session is not None:
         if dialogue or music or sfx or ambience or video:
             _fail("give either a SESSION or files (--dialogue/--music/--sfx/--ambience/--video), not both")
-        s = load_session(session)
+        s = _open(session, media_root=media_root)
     else:
         dlg = list(dialogue)
         if not dlg and video is not None:
@@ -299,6 +297,66 @@ def auto(
         typer.echo(f"mixdown: warning: {p}", err=True)
     if not res.compliant:
         raise typer.Exit(3)
+
+
+def _open(path: Path, *, media_root: Optional[Path]) -> Any:
+    """A session file, or an editor timeline imported on the fly (its import notes on stderr)."""
+    from .interchange import open_session
+
+    s, report = open_session(path, media_root=media_root)
+    if report is not None:
+        for item in report.items:
+            if item.severity in ("dropped", "approximated", "warning"):
+                where = f" ({item.where})" if item.where else ""
+                typer.echo(f"mixdown: note: {item.severity} {item.what}{where}: {item.detail}", err=True)
+    return s
+
+
+@app.command("import")
+def import_(
+    timeline: Path = typer.Argument(..., help="FCP7 XML (Premiere/Resolve), FCPXML, CMX 3600 EDL or .otio"),
+    output: Path = typer.Option(..., "-o", "--output", help="session file to write (.yaml or .json)"),
+    media_root: Optional[Path] = typer.Option(None, "--media-root", help="folder to find media whose paths moved"),
+    role: list[str] = typer.Option([], "--role", help="TRACK=ROLE, overriding the role inferred from names"),
+    frame_rate: Optional[str] = typer.Option(None, "--frame-rate", help="frame rate of an EDL (EDLs do not say)"),
+    sequence: Optional[str] = typer.Option(None, "--sequence", help="which sequence, when the file has several"),
+    sample_rate: int = typer.Option(48000, "--sample-rate", help="session sample rate, Hz"),
+    as_json: bool = typer.Option(False, "--json", help="print the import report as JSON"),
+) -> None:
+    """Import an editor's timeline as a session, listing everything it could not carry."""
+    from .interchange import import_timeline
+    from .session import save_session
+
+    roles: dict[str, str] = {}
+    for spec in role:
+        track, sep, r = spec.partition("=")
+        if not sep or not track or r not in ("dialogue", "music", "sfx", "ambience", "other"):
+            _fail(f"--role {spec!r}: write TRACK=ROLE with ROLE one of dialogue, music, sfx, ambience, other")
+        roles[track] = r
+    if output.suffix.lower() not in (".yaml", ".yml", ".json"):
+        _fail(f"-o {output}: a session is written as .yaml or .json")
+    session, report = import_timeline(timeline, media_root=media_root, roles=roles or None, sample_rate=sample_rate,
+                                      frame_rate=frame_rate, sequence=sequence)
+    save_session(session, output)
+    if as_json:
+        typer.echo(json.dumps({"session": str(output), "report": report.to_dict()}, indent=2))
+    else:
+        typer.echo(report.to_text())
+        typer.echo(f"wrote {output}: {len(session.tracks)} tracks, {sum(len(t.clips) for t in session.tracks)} clips")
+
+
+@app.command("export")
+def export_(
+    session: Path = typer.Argument(..., help="session (or timeline) to export"),
+    output: Path = typer.Option(..., "-o", "--output", help="timeline: .xml (FCP7/Premiere), .fcpxml, .otio or .edl"),
+) -> None:
+    """Write a session as an editor's timeline, with its gain keyframes (ducks, leveling) in place."""
+    from .interchange import export_timeline
+
+    s = _open(session, media_root=None)
+    for note in export_timeline(s, output):
+        typer.echo(f"note: {note}")
+    typer.echo(f"wrote {output}")
 
 
 @app.command()

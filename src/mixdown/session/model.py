@@ -259,6 +259,7 @@ class Session(_Model):
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _file: Path | None = PrivateAttr(default=None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+    _tb: tuple | None = PrivateAttr(default=None)
 
     @field_validator("frame_rate")
     @classmethod
@@ -275,8 +276,11 @@ class Session(_Model):
 
     @property
     def timebase(self) -> Timebase:
-        """The converter from written times to samples for this session."""
-        return Timebase.from_session_fields(self.sample_rate, self.frame_rate, self.drop_frame, self.start_timecode)
+        """The converter from written times to samples for this session (rebuilt when its fields change)."""
+        key = (self.sample_rate, self.frame_rate, self.drop_frame, self.start_timecode)
+        if self._tb is None or self._tb[0] != key:
+            self._tb = (key, Timebase.from_session_fields(*key))
+        return self._tb[1]
 
     @property
     def base_dir(self) -> Path:

@@ -10,17 +10,14 @@ nothing to decide (the render still decodes, of course).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MediaError
+from . import cache
 from .levels import LevelMeter, LevelSeries
 
 LEVELS_VERSION = 1
@@ -36,38 +33,21 @@ class SourceAnalysis:
 
 
 def _levels_file(path: Path, stream: int | None, cache_dir: Path) -> tuple[Path, dict]:
-    st = path.stat()
-    key = {"path": str(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "stream": stream,
-           "version": LEVELS_VERSION}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+    digest, key = cache.file_key(path, stream=stream, version=LEVELS_VERSION)
     return cache_dir / "levels" / f"{digest}.npz", key
 
 
 def _load_levels(file: Path, key: dict) -> LevelSeries | None:
-    try:
-        with np.load(file, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("key") != key:
-                return None
-            return LevelSeries(z["energy"], int(meta["sample_rate"]), int(meta["hop"]))
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
+    hit = cache.load(file, key)
+    if hit is None or "energy" not in hit[1]:
         return None
+    meta, arrays = hit
+    return LevelSeries(arrays["energy"], int(meta["sample_rate"]), int(meta["hop"]))
 
 
 def _store_levels(file: Path, key: dict, series: LevelSeries) -> None:
-    meta = {"key": key, "sample_rate": series.sample_rate, "hop": series.hop}
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=file.stem, suffix=".tmp", dir=file.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, energy=series.energy, meta=np.array(json.dumps(meta)))
-            os.replace(tmp, file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        warnings.warn(f"level cache not written to {file.parent}: {exc}", RuntimeWarning, stacklevel=3)
+    cache.store(file, key, {"sample_rate": series.sample_rate, "hop": series.hop}, {"energy": series.energy},
+                what="level")
 
 
 def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | None):

@@ -51,11 +51,7 @@ and caches the per-frame scores, so a second call with other thresholds is free.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import tempfile
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -494,62 +490,38 @@ def _model_id(method: str) -> str:
 
 
 def _cache_key(path: Path, method: str, stream: int | None) -> tuple[str, dict]:
-    st = path.stat()
-    key = {
-        "path": str(path),
-        "size": st.st_size,
-        "mtime_ns": st.st_mtime_ns,
-        "method": method,
-        "model": _model_id(method),
-        "stream": stream,
-        "rate": RATE,
-    }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
-    return digest, key
+    from .cache import file_key
+
+    return file_key(path, method=method, model=_model_id(method), stream=stream, rate=RATE)
 
 
 def _load_cached(file: Path, key: dict) -> SpeechActivity | None:
+    from . import cache
+
+    hit = cache.load(file, key)
+    if hit is None:
+        return None
+    meta, arrays = hit
     try:
-        with np.load(file, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("key") != key:
-                return None
-            return SpeechActivity(
-                method=meta["method"],
-                model=meta["model"],
-                frame=int(meta["frame"]),
-                probability=z["probability"].astype(np.float32),
-                level_db=z["level_db"].astype(np.float32),
-                source_frames=int(meta["source_frames"]),
-                source_rate=int(meta["source_rate"]),
-            )
-    except (OSError, ValueError, KeyError, json.JSONDecodeError):
-        return None  # missing or damaged: recompute
+        return SpeechActivity(
+            method=meta["method"],
+            model=meta["model"],
+            frame=int(meta["frame"]),
+            probability=arrays["probability"].astype(np.float32),
+            level_db=arrays["level_db"].astype(np.float32),
+            source_frames=int(meta["source_frames"]),
+            source_rate=int(meta["source_rate"]),
+        )
+    except KeyError:
+        return None
 
 
 def _store_cached(file: Path, key: dict, act: SpeechActivity) -> None:
-    meta = {
-        "key": key,
-        "method": act.method,
-        "model": act.model,
-        "frame": act.frame,
-        "source_frames": act.source_frames,
-        "source_rate": act.source_rate,
-    }
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        # Write beside the target and rename: readers never see half a file, and
-        # concurrent writers of the same key just replace each other's whole file.
-        fd, tmp = tempfile.mkstemp(prefix=file.stem, suffix=".tmp", dir=file.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, probability=act.probability, level_db=act.level_db, meta=np.array(json.dumps(meta)))
-            os.replace(tmp, file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        warnings.warn(f"VAD cache not written to {file.parent}: {exc}", RuntimeWarning, stacklevel=3)
+    from . import cache
+
+    meta = {"method": act.method, "model": act.model, "frame": act.frame,
+            "source_frames": act.source_frames, "source_rate": act.source_rate}
+    cache.store(file, key, meta, {"probability": act.probability, "level_db": act.level_db}, what="VAD")
 
 
 def _analyse_file(path: Path, method: str, stream: int | None) -> SpeechActivity:

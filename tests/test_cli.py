@@ -98,3 +98,30 @@ def test_help_is_fast_and_lists_commands():
     assert r.returncode == 0
     for cmd in ("render", "measure", "auto", "targets"):
         assert cmd in r.stdout
+
+
+def test_sync_finds_a_known_offset_and_refuses_unrelated_audio(tmp_path):
+    from pathlib import Path
+
+    from mixdown.media.write import read_audio
+
+    root = Path(__file__).resolve().parents[1]
+    speech, sr = read_audio(root / "tests" / "data" / "speech_host_16k.flac")
+    ref = np.concatenate([np.zeros(4000), speech[0]]).astype(np.float32)
+    rng = np.random.default_rng(3)
+    ext = (np.concatenate([speech[0], np.zeros(4000)]) * 0.5 + 0.003 * rng.standard_normal(len(ref))).astype(np.float32)
+    sf.write(tmp_path / "cam.wav", ref, sr)
+    sf.write(tmp_path / "lav.wav", ext, sr)
+    r = run("sync", tmp_path / "cam.wav", tmp_path / "lav.wav", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["offset_samples"] == 4000  # the external recording starts 4000 samples in
+    sf.write(tmp_path / "other.wav", (0.1 * rng.standard_normal(len(ref))).astype(np.float32), sr)
+    r = run("sync", tmp_path / "cam.wav", tmp_path / "other.wav")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_render_report_is_self_contained(project):
+    r = run("render", project / "s.yaml", "-o", project / "out.wav", "--report", project / "r.html")
+    assert r.returncode == 0, r.stderr
+    html = (project / "r.html").read_text()
+    assert "<img" in html and "http://" not in html and "https://" not in html

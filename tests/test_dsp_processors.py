@@ -13,6 +13,7 @@ import pytest
 
 from mixdown.dsp.automation import Envelope
 from mixdown.dsp.base import Processor, load_all
+from mixdown.dsp.cleanup import PROFILE_PARAMS
 
 FS = 48000
 N = 6000
@@ -25,6 +26,7 @@ SCHEDULES = {
 TOL = 1e-6
 
 # parameters that make each kind do audible work on the test signal
+
 CONFIGS: dict[str, dict] = {
     "highpass": {"freq_hz": 300.0, "slope_db_oct": 24},
     "lowpass": {"freq_hz": 3000.0, "slope_db_oct": 36, "q": 1.2},
@@ -51,6 +53,11 @@ CONFIGS: dict[str, dict] = {
     "saturation": {"drive_db": 12.0, "mix": 0.8},
     "saturation/plain": {"drive_db": 12.0, "oversample": False},
     "gain": {"gain_db": -3.0},
+    # cleanup processors change nothing at their defaults (no profile, no hum): give them work
+    "denoise": {"amount_db": 20.0, **{n: -45.0 for n in PROFILE_PARAMS}},
+    "dehum": {"freq_hz": 50.0, "harmonics": 6.0},
+    "declick": {"threshold": 6.0},
+    "deesser": {"freq_hz": 5000.0, "threshold_db": -40.0, "range_db": 20.0},
 }
 
 

@@ -67,6 +67,7 @@ def render(
     format: str = typer.Option("wav24", "--format", help="wav24 | wav16 | wav32f | flac"),
     block_size: int = typer.Option(32768, "--block-size", help="frames per block (memory, not output, depends on it)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
+    report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
 ) -> None:
     """Render a session's master to an audio file."""
     from .analysis.loudness import LoudnessMeter
@@ -109,6 +110,11 @@ def render(
         "realtime_factor": round(graph.length / graph.sample_rate / elapsed, 1) if elapsed > 0 else None,
         "measured": _measure_keys(str(out), res),
     }
+    if report is not None:
+        from .report import build_report
+
+        build_report(s, mix=out).write(report, protect=list(protect))
+        summary["report"] = str(report)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -225,6 +231,8 @@ def auto(
     ambience_lu: float = typer.Option(-18.0, "--ambience-lu", help="ambience against dialogue, LU"),
     max_limiting: float = typer.Option(6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target, dB"),
     vad: str = typer.Option("silero", "--vad", help="speech detector: silero | energy"),
+    cleanup: str = typer.Option("screen", "--cleanup", help="screen (measure noisy dialogue only) | full | off"),
+    report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     sample_rate: int = typer.Option(48000, "--sample-rate", help="session rate when building from files, Hz"),
 ) -> None:
     """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
@@ -252,6 +260,8 @@ def auto(
         _fail("--duck-mode must be keyframes or sidechain")
     if vad not in ("silero", "energy"):
         _fail("--vad must be silero or energy")
+    if cleanup not in ("screen", "full", "off"):
+        _fail("--cleanup must be screen, full or off")
     roles = tuple(r.strip() for r in duck_roles.split(",") if r.strip())
     for r in roles:
         if r not in ("music", "sfx", "ambience", "other", "dialogue"):
@@ -274,7 +284,7 @@ def auto(
         leveling=LevelingParams(reference_lufs=dialogue_level), level=not no_level,
         balance=BalanceParams(relative_lu={"music": music_lu, "sfx": sfx_lu, "ambience": ambience_lu, "other": None}),
         master=MasterParams(max_limiting_db=max_limiting),
-        vad_method=vad,
+        vad_method=vad, cleanup_mode=cleanup,
     )
     with _progress("mixing", not as_json) as bar:
         res = run_auto(s, opts, output=output, format=fmt or "wav24", stems_dir=stems, progress=_callback(bar))
@@ -282,6 +292,12 @@ def auto(
     if save_session is not None:
         write_session(res.session, save_session)
         summary["session"] = str(save_session)
+    if report is not None:
+        from .report import build_report
+
+        build_report(res.session, mix=output, decisions=res.decisions, analysis=res.analysis, target=tgt).write(
+            report, protect=[p for p in (session,) if p is not None])
+        summary["report"] = str(report)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -357,6 +373,53 @@ def export_(
     for note in export_timeline(s, output):
         typer.echo(f"note: {note}")
     typer.echo(f"wrote {output}")
+
+
+@app.command("report")
+def report_(
+    source: Path = typer.Argument(..., help="a session (or timeline), or the JSON that `auto --json` printed"),
+    output: Path = typer.Option(..., "-o", "--output", help="the HTML page to write (self-contained)"),
+    mix: Optional[Path] = typer.Option(None, "--mix", help="the rendered mix to measure and plot"),
+    target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
+) -> None:
+    """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions."""
+    from .deliver.targets import get_target
+    from .report import build_report, report_from_result
+
+    tgt = get_target(target) if target else None
+    if source.suffix.lower() == ".json":
+        try:
+            is_result = "decisions" in json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            is_result = False
+    else:
+        is_result = False
+    if is_result:
+        rep = report_from_result(source, mix=mix, **({"target": tgt} if tgt else {}))
+    else:
+        rep = build_report(_open(source, media_root=None), mix=mix, target=tgt)
+    rep.write(output, json_path=json_out, protect=[source] + ([mix] if mix else []))
+    typer.echo(f"wrote {output}" + (f" and {json_out}" if json_out else ""))
+
+
+@app.command()
+def sync(
+    reference: Path = typer.Argument(..., help="the camera's (or any reference) recording"),
+    external: Path = typer.Argument(..., help="the external recording to align (lavalier, recorder)"),
+    sample_rate: Optional[int] = typer.Option(None, "--sample-rate", help="rate of the reported offset, Hz"),
+    max_offset: Optional[float] = typer.Option(None, "--max-offset", help="largest offset searched, s"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
+    """Find where an external recording sits against a reference, to the sample (or refuse)."""
+    from .auto.sync import sync_files
+
+    res = sync_files(reference, external, sample_rate=sample_rate, max_offset_s=max_offset)
+    data = res.to_json()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(" ".join(f"{k}={v}" for k, v in data.items()))
 
 
 @app.command()

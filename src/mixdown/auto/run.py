@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..deliver.targets import Target
-from ..errors import AnalysisError, TargetError
+from ..errors import AnalysisError
 from ..render.engine import MASTER_INPUT, Progress, Renderer
 from ..render.graph import Graph, check
 from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Bus, Keyframe, ProcessorSpec, Session
 from .analyse import Analysis, analyse
 from .balance import BalanceParams, balance_roles
+from .cleanup import CleanupParams, measure_cleanup, plan_cleanup, screen_cleanup
 from .decisions import Decision
 from .ducking import DuckParams, duck_decisions, duck_keyframes
 from .leveling import LevelingParams, _combine, level_dialogue
@@ -43,6 +44,8 @@ class AutoOptions:
     duck_mode: str = "keyframes"
     leveling: LevelingParams = field(default_factory=LevelingParams)
     level: bool = True
+    cleanup: CleanupParams | None = field(default_factory=CleanupParams)
+    cleanup_mode: str = "screen"   # screen | full | off
     balance: BalanceParams = field(default_factory=BalanceParams)
     master: MasterParams = field(default_factory=MasterParams)
     vad_method: str = "silero"
@@ -82,7 +85,7 @@ class AutoResult:
             "dialogue_gated_lufs": _r(self.dialogue_gated_lufs),
             "premaster": {"integrated_lufs": _r(self.premaster_lufs),
                           "dialogue_gated_lufs": _r(self.premaster_dialogue_lufs)},
-            "loudness_gain_db": _r(self.gain_db),
+            "loudness_gain_db": _r(self.gain_db, 3),
             "limiter_max_reduction_db": _r(self.limiter_max_reduction_db),
             "master_passes": self.passes,
             "compliant": self.compliant,
@@ -121,6 +124,15 @@ def decide(session: Session, opts: AutoOptions, *, progress: Progress | None = N
     ref = opts.leveling.reference_lufs
     if opts.level:
         decisions += level_dialogue(s, analysis, opts.leveling)
+    if opts.cleanup is not None and opts.cleanup_mode != "off":
+        # after leveling: noise is measured with the final clip gains, and leveling only fills empty chains
+        tracks = list(analysis.speech)
+        if opts.cleanup_mode == "screen":
+            tracks, clean = screen_cleanup(s, analysis, params=opts.cleanup)
+            decisions += clean
+        if tracks:
+            measures = measure_cleanup(s, analysis, opts.cleanup, tracks=tracks)
+            decisions += plan_cleanup(s, analysis, opts.cleanup, measures=measures)
     decisions += balance_roles(s, analysis, ref, opts.balance)
     decisions += _duck(s, analysis, ref, opts)
     return s, decisions, analysis
@@ -375,7 +387,7 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
     result.session = s
     result.measured = res
     result.dialogue_gated_lufs = got_dlg
-    result.gain_db = gain
+    result.gain_db = round(gain, 3)  # as written into the master chain
     result.limiter_max_reduction_db = gr
     result.stems = {role: str(stems_dir / f"{role}.wav") for role in stem_writers} if stems_dir else {}
     decisions.append(Decision(

@@ -172,17 +172,26 @@ def find_offset(
     ref = _mono(reference)
     ext = _mono(external)
     sr = int(sample_rate)
-    for x, nm in ((ref, names[0]), (ext, names[1])):
-        if x.shape[0] < sr // 10:
-            raise AnalysisError(f"{nm}: too short to sync ({x.shape[0] / sr:.3f} s; need at least 0.1 s)")
+    crate = min(coarse_rate, sr)
+    return _search(
+        _resample(ref, sr, crate), _resample(ext, sr, crate), crate, sr, ref.shape[0], ext.shape[0],
+        lambda a, b: ref[a:b], lambda a, b: ext[a:b], max_offset=max_offset, min_confidence=min_confidence,
+        min_peak_ratio=min_peak_ratio, fine_seconds=fine_seconds, beta=beta, names=names)
+
+
+def _search(rc: np.ndarray, ec: np.ndarray, crate: int, sr: int, ref_len: int, ext_len: int,
+            read_ref: Any, read_ext: Any, *, max_offset: int | None, min_confidence: float,
+            min_peak_ratio: float, fine_seconds: float, beta: float, names: tuple[str, str]) -> SyncResult:
+    """The two stages: the whole of both at ``crate`` (given), then a full-rate window read on demand."""
+    for x, n, nm in ((rc, ref_len, names[0]), (ec, ext_len, names[1])):
+        if n < sr // 10:
+            raise AnalysisError(f"{nm}: too short to sync ({n / sr:.3f} s; need at least 0.1 s)")
         if not np.any(x):
             raise AnalysisError(f"{nm}: digital silence, nothing to sync on")
-    lo_all, hi_all = -(ext.shape[0] - 1), ref.shape[0] - 1
+    lo_all, hi_all = -(ext_len - 1), ref_len - 1
     if max_offset is not None:
         lo_all, hi_all = max(lo_all, -int(max_offset)), min(hi_all, int(max_offset))
     # -- coarse: everything at a low rate
-    crate = min(coarse_rate, sr)
-    rc, ec = _resample(ref, sr, crate), _resample(ext, sr, crate)
     c = gcc_phat(rc, ec, beta=beta)
     scale = crate / sr
     lags = _lags_in(c.shape[0], int(math.floor(lo_all * scale)), int(math.ceil(hi_all * scale)))
@@ -202,20 +211,21 @@ def find_offset(
     margin = int(math.ceil(3 / scale)) + 32
     # the external's window: its loudest fine_seconds inside the part that overlaps the reference
     e0 = max(0, -guess + margin)
-    e1 = min(ext.shape[0], ref.shape[0] - guess - margin)
+    e1 = min(ext_len, ref_len - guess - margin)
     if e1 - e0 < sr // 10:
-        e0, e1 = 0, ext.shape[0]
+        e0, e1 = 0, ext_len
     w = int(min(fine_seconds * sr, e1 - e0))
-    start = e0 + _loudest(ext[e0:e1], w, sr)
-    seg_e = ext[start : start + w]
+    c0, c1 = int(e0 * scale), int(e1 * scale)
+    start = min(e0 + int(round(_loudest(ec[c0:c1], int(w * scale), crate) / scale)), e1 - w)
+    seg_e = read_ext(start, start + w)
     r0 = max(0, start + guess - margin)
-    r1 = min(ref.shape[0], start + guess + w + margin)
-    seg_r = ref[r0:r1]
+    r1 = min(ref_len, start + guess + w + margin)
+    seg_r = read_ref(r0, r1)
     cf = gcc_phat(seg_r, seg_e, beta=beta)
     # lag within the segments: ref[r0 + i + L'] ~ ext[start + i] means offset = r0 + L' - start
     lo = max(lo_all, guess - margin) - (r0 - start)
     hi = min(hi_all, guess + margin) - (r0 - start)
-    lag_f, zf, ratio_f, pol_f = _score(cf, _lags_in(cf.shape[0], lo, hi), exclude=max(2, int(0.002 * sr)))
+    lag_f, _, _, pol_f = _score(cf, _lags_in(cf.shape[0], lo, hi), exclude=max(2, int(0.002 * sr)))
     return SyncResult(r0 - start + lag_f, sr, z, ratio, pol_f, _subsample(cf, lag_f))
 
 
@@ -261,7 +271,11 @@ def sync_files(
     max_offset_s : float, optional
         Largest offset searched, s.
     **options
-        Passed to :func:`find_offset`.
+        ``min_confidence``, ``min_peak_ratio``, ``coarse_rate``, ``fine_seconds``,
+        ``beta`` as in :func:`find_offset`.
+
+    Memory: both files at the coarse rate (mono, 4 kHz) plus one full-rate
+    window; never a whole file at the full rate.
 
     Raises
     ------
@@ -275,17 +289,31 @@ def sync_files(
     ref_info = probe(reference, stream=reference_stream)
     ext_info = probe(external, stream=external_stream)
     sr = int(sample_rate or ext_info.sample_rate)
+    crate = min(int(options.pop("coarse_rate", 4000)), sr)
 
-    def read(path: Any, stream: int | None, info: Any) -> np.ndarray:
-        frames = -(-info.frames * sr // info.sample_rate)
-        with open_source(path, stream=stream, sample_rate=sr) as reader:
-            return reader.read(frames).mean(axis=0, dtype=np.float64)
+    def length(info: Any, rate: int) -> int:
+        return -(-info.frames * rate // info.sample_rate)
 
-    ref = read(reference, reference_stream, ref_info)
-    ext = read(external, external_stream, ext_info)
+    def read(path: Any, stream: int | None, rate: int, start: int, n: int) -> np.ndarray:
+        out = np.zeros(n)
+        with open_source(path, stream=stream, sample_rate=rate, start=start) as reader:
+            done = 0
+            while done < n:  # in pieces: only the mono sum is kept
+                k = min(1 << 18, n - done)
+                out[done : done + k] = reader.read(k).mean(axis=0, dtype=np.float64)
+                done += k
+        return out
+
+    # the whole of both at the coarse rate (4 kHz: 58 MB for an hour), then only a window at the full rate
+    rc = read(reference, reference_stream, crate, 0, length(ref_info, crate))
+    ec = read(external, external_stream, crate, 0, length(ext_info, crate))
     max_offset = None if max_offset_s is None else int(round(max_offset_s * sr))
-    return find_offset(ref, ext, sr, max_offset=max_offset, names=(Path(reference).name, Path(external).name),
-                       **options)
+    opts = {"min_confidence": 30.0, "min_peak_ratio": 1.5, "fine_seconds": 30.0, "beta": 0.8, **options}
+    return _search(
+        rc, ec, crate, sr, length(ref_info, sr), length(ext_info, sr),
+        lambda a, b: read(reference, reference_stream, sr, a, b - a),
+        lambda a, b: read(external, external_stream, sr, a, b - a),
+        max_offset=max_offset, names=(Path(reference).name, Path(external).name), **opts)
 
 
 def sync_clip(

@@ -260,11 +260,6 @@ def create(kind: str, **params: Any) -> Processor:
 
 def load_all() -> dict[str, type[Processor]]:
     """Import every processor module so the registry is complete; returns it."""
-    from . import color, dynamics, eq, gain, spatial  # noqa: F401
-
-    try:  # cleanup processors arrive with the dialogue-cleanup work
-        from . import cleanup  # noqa: F401
-    except ImportError:
-        pass
+    from . import cleanup, color, dynamics, eq, gain, spatial  # noqa: F401
 
     return REGISTRY

@@ -62,6 +62,8 @@ def make_media(folder: Path, minutes: int) -> dict[str, Path]:
 
 def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Seconds and peak RSS (MB) of a command run in a fresh process."""
+    # a small intermediate process starts the command, so the child's ru_maxrss (which on Linux
+    # includes the image it was forked from) is not inflated by this benchmark's own memory
     probe = ("import resource,subprocess,sys,time,json;t=time.perf_counter();"
              "r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.PIPE);"
              "dt=time.perf_counter()-t;"

@@ -25,6 +25,7 @@ app = typer.Typer(
 )
 
 FORMATS = ("wav24", "wav16", "wav32f", "flac")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".webm")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -81,6 +82,12 @@ def render(
     if block_size < 1:
         _fail("--block-size must be a positive number of frames")
     s = _open(session, media_root=None)
+    if output is None and s.deliverables:
+        from .deliver.cli_commands import print_report, run_deliverables
+
+        rep = run_deliverables(s, block_size=block_size, show_progress=not as_json)
+        print_report(rep, as_json=as_json)
+        raise typer.Exit(0 if rep.compliant else 3)
     graph = check(s)
     out = output or session.with_suffix(".flac" if format == "flac" else ".wav")
     protect = set(graph.source_paths) | {session.resolve()}
@@ -249,10 +256,13 @@ def auto(
     if output is None and stems is None and save_session is None:
         _fail("nothing to write: give -o OUT (and/or --stems DIR, --save-session S.yaml)")
     fmt = format
-    if output is not None:
+    video_out = output is not None and output.suffix.lower() in VIDEO_SUFFIXES
+    if video_out and video is None:
+        _fail(f"-o {output}: writing a video needs --video SOURCE (whose picture is copied)")
+    if output is not None and not video_out:
         ext = output.suffix.lower()
         if ext not in (".wav", ".flac"):
-            _fail(f"-o {output}: the mix is written as .wav or .flac")
+            _fail(f"-o {output}: the mix is written as .wav or .flac, or into a video (.mp4 .mov .mkv .m4v .webm)")
         fmt = fmt or ("flac" if ext == ".flac" else "wav24")
     if fmt is not None and fmt not in FORMATS:
         _fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -267,7 +277,7 @@ def auto(
         if r not in ("music", "sfx", "ambience", "other", "dialogue"):
             _fail(f"--duck-roles: unknown role {r!r}")
     if session is not None:
-        if dialogue or music or sfx or ambience or video:
+        if dialogue or music or sfx or ambience or (video and not video_out):
             _fail("give either a SESSION or files (--dialogue/--music/--sfx/--ambience/--video), not both")
         s = _open(session, media_root=media_root)
     else:
@@ -286,9 +296,24 @@ def auto(
         master=MasterParams(max_limiting_db=max_limiting),
         vad_method=vad, cleanup_mode=cleanup,
     )
-    with _progress("mixing", not as_json) as bar:
-        res = run_auto(s, opts, output=output, format=fmt or "wav24", stems_dir=stems, progress=_callback(bar))
-    summary = res.to_json(tgt)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=".mixdown-", dir=(output.parent if output else Path.cwd())) as tmp:
+        mix_path = Path(tmp) / "mix.wav" if video_out else output
+        with _progress("mixing", not as_json) as bar:
+            res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
+                           stems_dir=stems, progress=_callback(bar))
+        summary = res.to_json(tgt)
+        if video_out:
+            from .deliver.cli_commands import deliver_video_after_auto
+
+            vrep = deliver_video_after_auto(mix_path, video, output, target=tgt,
+                                            speech=res.analysis.all_speech if tgt.gating == "dialogue" else None)
+            summary["output"] = str(output)
+            summary["video"] = vrep.to_json() if hasattr(vrep, "to_json") else str(vrep)
+            if not getattr(vrep, "compliant", True):
+                res.compliant = False
+                res.problems += list(getattr(vrep, "problems", []) or ["the video's audio misses the target"])
     if save_session is not None:
         write_session(res.session, save_session)
         summary["session"] = str(save_session)
@@ -420,6 +445,16 @@ def sync(
         typer.echo(json.dumps(data, indent=2))
     else:
         typer.echo(" ".join(f"{k}={v}" for k, v in data.items()))
+
+
+def _register_delivery() -> None:
+    from .deliver.cli_commands import check_command, deliver_command
+
+    app.command("check")(check_command)
+    app.command("deliver")(deliver_command)
+
+
+_register_delivery()
 
 
 @app.command()

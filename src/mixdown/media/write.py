@@ -65,6 +65,7 @@ FORMATS: dict[str, tuple[str, str, int | None]] = {
 _DEFAULT_BY_SUFFIX = {".wav": "wav24", ".wave": "wav24", ".flac": "flac24"}
 
 # libsndfile's SFC_RF64_AUTO_DOWNGRADE (soundfile does not name it).
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
 _SFC_RF64_AUTO_DOWNGRADE = 0x1210
 
 
@@ -226,10 +227,14 @@ class AudioWriter:
             self._tmp = None
             self._done = True
             raise MediaError(f"cannot write {format} ({exc})", file=self.path) from exc
-        if use_rf64:
+        if use_rf64 or bits is None:
             from soundfile import _ffi, _snd
 
-            _snd.sf_command(self._file._file, _SFC_RF64_AUTO_DOWNGRADE, _ffi.NULL, 1)
+            if use_rf64:
+                _snd.sf_command(self._file._file, _SFC_RF64_AUTO_DOWNGRADE, _ffi.NULL, 1)
+            if bits is None and major == "WAV":
+                # libsndfile's PEAK chunk carries a timestamp: without it, float WAVs are deterministic too
+                _snd.sf_command(self._file._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
         self._rng = np.random.Generator(np.random.PCG64(DITHER_SEED)) if bits == 16 else None
 
     def write(self, block: np.ndarray) -> None:

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -193,6 +194,14 @@ class Master(_Model):
     automation: Automation = Field(default_factory=dict)
 
 
+def _layout_name(value: Any) -> Any:
+    """YAML reads ``layout: 5.1`` as a number; the layout is the name "5.1"."""
+    return "5.1" if value == 5.1 and not isinstance(value, bool) else value
+
+
+LayoutName = Annotated[Layout, BeforeValidator(_layout_name)]
+
+
 class Deliverable(_Model):
     """One output rendered from the mix.
 
@@ -233,7 +242,7 @@ class Deliverable(_Model):
     lufs: float | None = None
     true_peak: float | None = None
     bitrate: int | None = Field(None, gt=0)
-    layout: Layout | None = None
+    layout: LayoutName | None = None
     roles: list[Role] | None = None
     video: str | None = None
     keep_original_audio: bool = False
@@ -246,7 +255,7 @@ class Session(_Model):
 
     mixdown: Literal[1] = 1
     sample_rate: int = Field(48000, ge=8000, le=384000)
-    layout: Layout = "stereo"
+    layout: LayoutName = "stereo"
     frame_rate: int | float | str = 25
     drop_frame: bool = False
     start_timecode: str | None = None

@@ -19,7 +19,7 @@ import numpy as np
 from ..deliver.targets import Target
 from ..errors import AnalysisError
 from ..render.engine import MASTER_INPUT, Progress, Renderer
-from ..render.graph import Graph, check
+from ..render.graph import check, stem_taps
 from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Bus, Keyframe, ProcessorSpec, Session
 from .analyse import Analysis, analyse
@@ -198,20 +198,6 @@ def _sidechain_duck(s: Session, track, depth: float, ref: float, opts: AutoOptio
     return [Decision("duck", track.name, f"sidechain compressor keyed by '{bus_name}', ~{-depth:+.1f} dB",
                      why + "; sidechain mode (as asked): depth follows the voice's level, no hold between words",
                      value_db=-depth)]
-
-
-def stem_taps(graph: Graph) -> dict[str, list[str]]:
-    """Strips feeding the master, grouped by role: their sum is exactly the master's input."""
-    taps: dict[str, list[str]] = {}
-    for name, strip in graph.strips.items():
-        if strip.kind == "master" or strip.output != MASTER or strip.mute:
-            continue
-        role = strip.role
-        if strip.kind == "bus" and role is None:
-            roles = {graph.strips[src].role for src, _, _ in graph.inputs[name]}
-            role = roles.pop() if len(roles) == 1 else "other"
-        taps.setdefault(role or "other", []).append(name)
-    return taps
 
 
 def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format: str = "wav24",

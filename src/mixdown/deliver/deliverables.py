@@ -76,6 +76,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError, MixdownError, SessionError, TargetError
+from ..render.graph import stem_taps
 from ..session.model import LAYOUT_CHANNELS, MASTER, Deliverable, ProcessorSpec, Session
 from .formats import FORMATS, SUFFIXES, is_lossy, lossy_ceiling, resolve_format
 from .targets import Target, get_target
@@ -418,20 +419,6 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
         except MixdownError as exc:
             raise _located(exc, session, loc) from None
     return items
-
-
-def _role_taps(graph: Any) -> dict[str, list[str]]:
-    """Strips feeding the master grouped by role (their sum is the master's input)."""
-    taps: dict[str, list[str]] = {}
-    for name, strip in graph.strips.items():
-        if strip.kind == "master" or strip.output != MASTER or strip.mute:
-            continue
-        role = strip.role
-        if strip.kind == "bus" and role is None:
-            roles = {graph.strips[src].role for src, _, _ in graph.inputs[name]}
-            role = roles.pop() if len(roles) == 1 else "other"
-        taps.setdefault(role or "other", []).append(name)
-    return taps
 
 
 def _speech_stream(sample_rate: int, method: str) -> Any:
@@ -1086,7 +1073,7 @@ def _premaster_from_graph(job: _Job, graph: Any, renderer_cls: Any) -> None:
     from ..media.channels import map_channels
 
     length = job.length
-    roles_present = _role_taps(graph)
+    roles_present = stem_taps(graph)
     wanted: set[str] = set()
     for it in job.items:
         if it.kind == "stems":

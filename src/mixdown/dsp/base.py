@@ -21,7 +21,7 @@ samples of the *absolute* clock, so every block split gives the same output.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np

@@ -99,7 +99,6 @@ class Saturation(Processor):
     def _oversampled(self, c: int, x: np.ndarray) -> np.ndarray:
         """tanh of one channel at 2x rate, back at 1x; delay 2 * HB_HALF samples."""
         n = x.shape[0]
-        half = HB_HALF
         # even phase: x delayed by `half`; odd phase: the half-sample interpolation
         xe = np.concatenate((self._x_del[c], x))
         self._x_del[c] = xe[n:]

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ..dsp.automation import Envelope
 from ..dsp.base import Processor, create, load_all
@@ -326,3 +325,20 @@ def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out
         sends=[(s.bus, float(10 ** (s.level_db / 20)), s.pre_fader) for s in getattr(strip, "sends", [])],
         clips=clips, role=getattr(strip, "role", None), latency=sum(p.latency for p in procs),
     )
+
+
+def stem_taps(graph: Graph) -> dict[str, list[str]]:
+    """Strips feeding the master, grouped by role: their sum is exactly the master's input.
+
+    A bus without a role takes its inputs' role when they share one, else ``other``.
+    """
+    taps: dict[str, list[str]] = {}
+    for name, strip in graph.strips.items():
+        if strip.kind == "master" or strip.output != MASTER or strip.mute:
+            continue
+        role = strip.role
+        if strip.kind == "bus" and role is None:
+            roles = {graph.strips[src].role for src, _, _ in graph.inputs[name]}
+            role = roles.pop() if len(roles) == 1 else "other"
+        taps.setdefault(role or "other", []).append(name)
+    return taps

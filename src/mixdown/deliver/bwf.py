@@ -31,7 +31,6 @@ sample's position in samples since midnight (the session's start timecode).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import struct
 import time
@@ -43,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
-from ..media.write import _reserve, _unlink, check_not_protected
+from ..media.write import AtomicWriter, _reserve, check_not_protected
 
 #: ``int16`` value of a loudness field that is not set (Tech 3285 v2).
 UNSET = 0x7FFF
@@ -181,7 +180,7 @@ def coding_history(sample_rate: int, channels: int, *, text: str = "mixdown") ->
     return f"A=PCM,F={sample_rate},W=24,M={mode},T={text}\r\n"
 
 
-class BwfWriter:
+class BwfWriter(AtomicWriter):
     """Stream float32 blocks into a 24-bit BWF that appears only when complete.
 
     Parameters
@@ -342,43 +341,15 @@ class BwfWriter:
         except BaseException:
             self.abort()
             raise
-        self._done = True
-        assert self._tmp is not None
-        try:
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            _unlink(self._tmp)
-            raise MediaError(f"cannot write the output ({exc.strerror})", file=self.path) from exc
-        finally:
-            self._tmp = None
-        return self.path
+        return self._publish()
 
     @property
     def bext(self) -> BextInfo:
         """The ``bext`` fields (final after :meth:`commit`)."""
         return self._bext
 
-    def abort(self) -> None:
-        """Drop the partial file; the destination is left as it was. Idempotent."""
-        if self._done and self._tmp is None:
-            return
-        self._done = True
-        with contextlib.suppress(Exception):
-            self._fh.close()
-        if self._tmp is not None:
-            _unlink(self._tmp)
-            self._tmp = None
+    def _close_handle(self) -> None:
+        self._fh.close()
 
     def __enter__(self) -> BwfWriter:
         return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            if not self._done:
-                self.abort()

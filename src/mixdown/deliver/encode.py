@@ -39,7 +39,6 @@ pair) it buys nothing.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable
 from fractions import Fraction
@@ -49,7 +48,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import MediaError
-from ..media.write import _reserve, _unlink, check_not_protected
+from ..media.write import AtomicWriter, _reserve, check_not_protected
 from .formats import (
     CODECS,
     check_channels,
@@ -171,7 +170,7 @@ class StreamEncoder:
             self._out.mux(packet)
 
 
-class LossyWriter:
+class LossyWriter(AtomicWriter):
     """Stream float32 blocks into an MP3, AAC (``.m4a``/``.mp4``) or Opus (``.ogg``/``.opus``) file.
 
     Parameters
@@ -263,41 +262,13 @@ class LossyWriter:
         except BaseException:
             self.abort()
             raise
-        self._done = True
-        assert self._tmp is not None
-        try:
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            _unlink(self._tmp)
-            raise MediaError(f"cannot write the output ({exc.strerror})", file=self.path) from exc
-        finally:
-            self._tmp = None
-        return self.path
+        return self._publish()
 
-    def abort(self) -> None:
-        """Drop the partial file; the destination is left as it was. Idempotent."""
-        if self._done and self._tmp is None:
-            return
-        self._done = True
-        with contextlib.suppress(Exception):
-            self._out.close()
-        if self._tmp is not None:
-            _unlink(self._tmp)
-            self._tmp = None
+    def _close_handle(self) -> None:
+        self._out.close()
 
     def __enter__(self) -> LossyWriter:
         return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-    def __del__(self) -> None:
-        with contextlib.suppress(Exception):
-            if not self._done:
-                self.abort()
 
 
 def open_encoder(

@@ -154,7 +154,63 @@ def atomic_path(
         raise MediaError(f"cannot write the output ({exc.strerror})", file=target) from exc
 
 
-class AudioWriter:
+class AtomicWriter:
+    """Lifecycle of a writer that builds its file beside the destination, then renames it.
+
+    Subclasses set ``path``, ``_tmp`` (the reserved temporary file) and ``_done``,
+    implement ``commit()`` (finish the file, then return :meth:`_publish`) and
+    ``_close_handle()`` (close whatever is writing ``_tmp``). On any failure, on
+    :meth:`abort`, or when an unfinished writer is dropped, nothing is left behind and
+    the destination keeps what it had.
+    """
+
+    path: Path
+    _tmp: Path | None
+    _done: bool
+
+    def _close_handle(self) -> None:  # pragma: no cover - every subclass has one
+        raise NotImplementedError
+
+    def _publish(self) -> Path:
+        """Move the finished temporary file onto the destination; returns the destination."""
+        self._done = True
+        assert self._tmp is not None
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            _unlink(self._tmp)
+            raise MediaError(f"cannot write the output ({exc.strerror})", file=self.path) from exc
+        finally:
+            self._tmp = None
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the partial file; the destination is left as it was. Idempotent."""
+        if self._done and self._tmp is None:
+            return
+        self._done = True
+        with contextlib.suppress(Exception):
+            self._close_handle()
+        if self._tmp is not None:
+            _unlink(self._tmp)
+            self._tmp = None
+
+    def __enter__(self) -> "AtomicWriter":
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()  # type: ignore[attr-defined]
+        else:
+            self.abort()
+
+    def __del__(self) -> None:  # an abandoned writer leaves nothing behind
+        with contextlib.suppress(Exception):
+            if not self._done:
+                self.abort()
+
+
+class AudioWriter(AtomicWriter):
     """Stream float32 blocks into an audio file that appears only when complete.
 
     Parameters
@@ -285,41 +341,13 @@ class AudioWriter:
         except BaseException:
             self.abort()
             raise
-        self._done = True
-        assert self._tmp is not None
-        try:
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            _unlink(self._tmp)
-            raise MediaError(f"cannot write the output ({exc.strerror})", file=self.path) from exc
-        finally:
-            self._tmp = None
-        return self.path
+        return self._publish()
 
-    def abort(self) -> None:
-        """Drop the partial file; the destination is left as it was. Idempotent."""
-        if self._done and self._tmp is None:
-            return
-        self._done = True
-        with contextlib.suppress(Exception):
-            self._file.close()
-        if self._tmp is not None:
-            _unlink(self._tmp)
-            self._tmp = None
+    def _close_handle(self) -> None:
+        self._file.close()
 
     def __enter__(self) -> "AudioWriter":
         return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if exc_type is None:
-            self.commit()
-        else:
-            self.abort()
-
-    def __del__(self) -> None:  # an abandoned writer leaves nothing behind
-        with contextlib.suppress(Exception):
-            if not self._done:
-                self.abort()
 
 
 def write_audio(

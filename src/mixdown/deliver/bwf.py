@@ -270,11 +270,7 @@ class BwfWriter(AtomicWriter):
 
     def write(self, block: np.ndarray) -> None:
         """Append a float ``(channels, frames)`` block (any length, including 0)."""
-        if self._done:
-            raise ValueError("write to a committed or aborted BwfWriter")
-        block = np.asarray(block)
-        if block.ndim != 2 or block.shape[0] != self.channels:
-            raise ValueError(f"block must be ({self.channels}, frames), got shape {block.shape}")
+        block = self._accept(block)
         n = block.shape[1]
         if n == 0:
             return

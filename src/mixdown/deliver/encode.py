@@ -235,11 +235,7 @@ class LossyWriter(AtomicWriter):
 
     def write(self, block: np.ndarray) -> None:
         """Append a float ``(channels, frames)`` block (any length, including 0)."""
-        if self._done:
-            raise ValueError("write to a committed or aborted LossyWriter")
-        block = np.asarray(block, dtype=np.float32)
-        if block.ndim != 2 or block.shape[0] != self.channels:
-            raise ValueError(f"block must be ({self.channels}, frames), got shape {block.shape}")
+        block = self._accept(block, np.float32)
         try:
             self._enc.encode(block)
         except BaseException:

@@ -171,6 +171,15 @@ class AtomicWriter:
     def _close_handle(self) -> None:  # pragma: no cover - every subclass has one
         raise NotImplementedError
 
+    def _accept(self, block: np.ndarray, dtype: type | None = None) -> np.ndarray:
+        """The block as an array, after checking the writer is open and the shape is ``(channels, n)``."""
+        if self._done:
+            raise ValueError(f"write to a committed or aborted {type(self).__name__}")
+        block = np.asarray(block, dtype=dtype)
+        if block.ndim != 2 or block.shape[0] != self.channels:  # type: ignore[attr-defined]
+            raise ValueError(f"block must be ({self.channels}, frames), got shape {block.shape}")  # type: ignore[attr-defined]
+        return block
+
     def _publish(self) -> Path:
         """Move the finished temporary file onto the destination; returns the destination."""
         self._done = True
@@ -295,11 +304,7 @@ class AudioWriter(AtomicWriter):
 
     def write(self, block: np.ndarray) -> None:
         """Append a float ``(channels, frames)`` block (any length, including 0)."""
-        if self._done:
-            raise ValueError("write to a committed or aborted AudioWriter")
-        block = np.asarray(block)
-        if block.ndim != 2 or block.shape[0] != self.channels:
-            raise ValueError(f"block must be ({self.channels}, frames), got shape {block.shape}")
+        block = self._accept(block)
         n = block.shape[1]
         if n == 0:
             return

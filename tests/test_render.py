@@ -9,7 +9,7 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mixdown.render.engine import Renderer, fade_curve, render_array, render_file
+from mixdown.render.engine import Renderer, fade_curve, pan_gains, render_array, render_file
 from mixdown.render.graph import check
 from mixdown.session import Bus, Clip, Fade, Keyframe, ProcessorSpec, Session, Track
 
@@ -98,6 +98,20 @@ def test_pan_law(media):
     g = 10 ** (-6 / 20)
     np.testing.assert_allclose(out[0], stereo[0, :SR // 2] * g, rtol=1e-5)  # balance keeps the near side
     np.testing.assert_allclose(out[1], stereo[1, :SR // 2] * g * np.sqrt(2) * np.sin(theta), rtol=1e-5)
+
+
+def test_automated_pan_is_exact_at_centre_and_hard_sides_and_matches_static():
+    sweep = np.linspace(-1.0, 1.0, 2001)  # includes -1, 0 and 1
+    for mono in (True, False):
+        gl, gr = pan_gains(sweep, mono_source=mono)
+        assert gl[-1] == 0.0 and gr[0] == 0.0  # a hard pan silences the other side exactly
+        if mono:
+            np.testing.assert_allclose(gl**2 + gr**2, 1.0, rtol=1e-6)  # constant power
+        else:
+            assert gl[1000] == 1.0 and gr[1000] == 1.0  # a balance at centre is unity, exactly
+        # each value gives the same gains alone as inside an automated block
+        for i in (0, 137, 1000, 1999):
+            assert pan_gains(float(sweep[i]), mono_source=mono) == (gl[i], gr[i])
 
 
 def test_solo_and_buses_and_sends(media):

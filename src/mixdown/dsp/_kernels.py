@@ -1,7 +1,7 @@
 """Sample-recursive DSP kernels compiled with numba.
 
 Only the loops numpy cannot vectorise live here: envelope followers, the lookahead
-limiter, a time-varying biquad cascade and a feedback delay line. Every kernel
+limiter, the biquad cascade (static and time-varying) and a feedback delay line. Every kernel
 keeps its state in arrays owned by the calling processor and updates them in
 place, so a stream cut into blocks of any size runs through exactly the same
 arithmetic as one pass.
@@ -41,6 +41,39 @@ def one_pole_coef(time_ms: float | np.ndarray, sample_rate: int) -> float | np.n
 
 
 @njit(cache=True, nogil=True)
+def sos_run(x, sos, zi, out, lo, hi):  # pragma: no cover - compiled
+    """Biquad cascade over frames ``lo:hi`` of every channel, state carried in ``zi``.
+
+    Parameters
+    ----------
+    x : float32 (channels, n)
+    sos : float64 (sections, 6), normalised so a0 = 1
+    zi : float64 (sections, channels, 2)
+        scipy.signal.sosfilt's state layout (transposed direct form II), updated.
+    out : float32 (channels, n)
+        May be ``x`` itself (in place).
+
+    Channels run interleaved and sections cascade per sample, so the independent
+    recursions overlap in the CPU's pipeline; ``(b1 x + z1) - a1 y`` puts only one
+    multiply and one subtraction after ``y`` on the loop-carried path. This is the
+    recursion of ``sosfilt`` with a different rounding order: 1.5-2x its speed.
+    """
+    nch = x.shape[0]
+    nsec = sos.shape[0]
+    z = zi.copy()
+    for i in range(lo, hi):
+        for c in range(nch):
+            cur = np.float64(x[c, i])
+            for s in range(nsec):
+                new = sos[s, 0] * cur + z[s, c, 0]
+                z[s, c, 0] = (sos[s, 1] * cur + z[s, c, 1]) - sos[s, 4] * new
+                z[s, c, 1] = sos[s, 2] * cur - sos[s, 5] * new
+                cur = new
+            out[c, i] = cur
+    zi[:] = z
+
+
+@njit(cache=True, nogil=True)
 def sos_time_varying(x, sos, bounds, zi, out):  # pragma: no cover - compiled
     """Biquad cascade whose coefficients change at ``bounds``.
 
@@ -49,30 +82,19 @@ def sos_time_varying(x, sos, bounds, zi, out):  # pragma: no cover - compiled
     x : float32 (channels, n)
     sos : float64 (segments, sections, 6), normalised so a0 = 1
     bounds : int64 (segments + 1,), segment k covers ``bounds[k]:bounds[k+1]``
-    zi : float64 (sections, channels, 2), scipy.signal.sosfilt's state layout, updated
+    zi : float64 (sections, channels, 2), updated
     out : float32 (channels, n)
 
-    The recursion is scipy's transposed direct form II term by term, so switching
-    between this kernel and ``sosfilt`` mid-stream continues the same filter.
+    Each segment continues :func:`sos_run`'s recursion from the state the last one
+    left, so a static stretch and an automated one join seamlessly.
     """
-    nch = x.shape[0]
-    nsec = sos.shape[1]
     for seg in range(sos.shape[0]):
-        for c in range(nch):
-            for i in range(bounds[seg], bounds[seg + 1]):
-                cur = np.float64(x[c, i])
-                for s in range(nsec):
-                    new = sos[seg, s, 0] * cur + zi[s, c, 0]
-                    zi[s, c, 0] = sos[seg, s, 1] * cur - sos[seg, s, 4] * new + zi[s, c, 1]
-                    zi[s, c, 1] = sos[seg, s, 2] * cur - sos[seg, s, 5] * new
-                    cur = new
-                out[c, i] = cur
+        sos_run(x, sos[seg], zi, out, bounds[seg], bounds[seg + 1])
 
 
-@njit(cache=True, nogil=True)
 def compressor_gain(
     det, rms, a_rms, thr, s_thr, ratio, s_ratio, knee, s_knee, a_att, s_att, a_rel, s_rel, ms, gs, out
-):  # pragma: no cover - compiled
+):
     """Feed-forward compressor gain in dB, per sample.
 
     Parameters
@@ -90,30 +112,52 @@ def compressor_gain(
         Smoothed gain in dB, updated.
     out : float64 (n,)
         Smoothed gain in dB (<= 0).
+
+    The level's logarithm is taken by numpy between two compiled passes (detector,
+    then gain computer and smoothing): its SIMD ``log10`` is ~10x faster than a
+    scalar one inside the loop, and every step is still per sample, so any block
+    split gives the same gains.
+    """
+    if rms:
+        lvl = np.empty(det.shape[1], dtype=np.float64)
+        ms_level(det, a_rms, ms, lvl)
+        floor, scale = 1e-30, 10.0
+    else:
+        lvl = np.abs(det).max(axis=0).astype(np.float64)
+        floor, scale = 1e-15, 20.0
+    with np.errstate(divide="ignore"):
+        ldb = np.where(lvl > floor, scale * np.log10(lvl), -300.0)
+    compressor_smooth(ldb, thr, s_thr, ratio, s_ratio, knee, s_knee, a_att, s_att, a_rel, s_rel, gs, out)
+
+
+@njit(cache=True, nogil=True)
+def ms_level(det, a_rms, ms, out):  # pragma: no cover - compiled
+    """Mean square of each channel (one-pole, coefficient ``a_rms``); the loudest channel's, per sample.
+
+    ``ms`` (float64 (channels,)) is the state, updated.
     """
     nch = det.shape[0]
-    n = det.shape[1]
+    for i in range(det.shape[1]):
+        lvl = 0.0
+        for c in range(nch):
+            v = np.float64(det[c, i])
+            ms[c] = a_rms * ms[c] + (1.0 - a_rms) * v * v
+            if ms[c] > lvl:
+                lvl = ms[c]
+        out[i] = lvl
+
+
+@njit(cache=True, nogil=True)
+def compressor_smooth(
+    ldb, thr, s_thr, ratio, s_ratio, knee, s_knee, a_att, s_att, a_rel, s_rel, gs, out
+):  # pragma: no cover - compiled
+    """Soft-knee gain computer on the level ``ldb`` (dB) and attack/release smoothing; see :func:`compressor_gain`."""
     g = gs[0]
-    for i in range(n):
-        if rms:
-            lvl = 0.0
-            for c in range(nch):
-                v = np.float64(det[c, i])
-                ms[c] = a_rms * ms[c] + (1.0 - a_rms) * v * v
-                if ms[c] > lvl:
-                    lvl = ms[c]
-            ldb = 10.0 * math.log10(lvl) if lvl > 1e-30 else -300.0
-        else:
-            lvl = 0.0
-            for c in range(nch):
-                v = abs(np.float64(det[c, i]))
-                if v > lvl:
-                    lvl = v
-            ldb = 20.0 * math.log10(lvl) if lvl > 1e-15 else -300.0
+    for i in range(ldb.shape[0]):
         t = thr[i * s_thr]
         r = ratio[i * s_ratio]
         w = knee[i * s_knee]
-        over = ldb - t
+        over = ldb[i] - t
         slope = 1.0 / r - 1.0
         if 2.0 * over < -w:
             gc = 0.0

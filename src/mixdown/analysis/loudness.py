@@ -353,9 +353,9 @@ class LoudnessMeter:
         self.bin_frames = int(self.sample_rate / 100 + 0.5)
         self.measures_true_peak = bool(true_peak)
 
-        from scipy.signal import sosfilt  # lazily: keeps `import mixdown` light
+        from ..dsp import _kernels  # lazily (numba): keeps `import mixdown` light
 
-        self._sosfilt = sosfilt
+        self._squares = _kernels.sos_squares
         self._sos = k_weighting_sos(self.sample_rate)
         self._tp = None
         if self.measures_true_peak:
@@ -430,12 +430,10 @@ class LoudnessMeter:
         if self._tp is not None:
             self._tp.process(block, peak)
 
-        filtered, self._zi = self._sosfilt(self._sos, block, axis=1, zi=self._zi)
-        if filtered.dtype != np.float64:
-            filtered = filtered.astype(np.float64)
-        np.square(filtered, out=filtered)
+        squares = np.empty((self.channels, frames), dtype=np.float64)
+        self._squares(np.ascontiguousarray(block), self._sos, self._zi, squares)
         self._frames += frames
-        self._add_squares(filtered)
+        self._add_squares(squares)
 
     def _add_squares(self, squares: np.ndarray) -> None:
         """Turn K-weighted squares into 10 ms bin energies and update the windows."""

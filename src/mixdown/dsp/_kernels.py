@@ -74,6 +74,28 @@ def sos_run(x, sos, zi, out, lo, hi):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def sos_squares(x, sos, zi, out):  # pragma: no cover - compiled
+    """Squares of a biquad cascade's output, float64: what a loudness meter sums.
+
+    Same recursion and state as :func:`sos_run` over the whole block; ``out`` is
+    float64 (channels, n). Used for the K-weighting of the meters.
+    """
+    nch = x.shape[0]
+    nsec = sos.shape[0]
+    z = zi.copy()
+    for i in range(x.shape[1]):
+        for c in range(nch):
+            cur = np.float64(x[c, i])
+            for s in range(nsec):
+                new = sos[s, 0] * cur + z[s, c, 0]
+                z[s, c, 0] = (sos[s, 1] * cur + z[s, c, 1]) - sos[s, 4] * new
+                z[s, c, 1] = sos[s, 2] * cur - sos[s, 5] * new
+                cur = new
+            out[c, i] = cur * cur
+    zi[:] = z
+
+
+@njit(cache=True, nogil=True)
 def sos_time_varying(x, sos, bounds, zi, out):  # pragma: no cover - compiled
     """Biquad cascade whose coefficients change at ``bounds``.
 
@@ -238,8 +260,58 @@ def gate_gain(
 
 
 @njit(cache=True, nogil=True)
+def tp_detect(ext, rtaps, det):  # pragma: no cover - compiled
+    """True-peak detection of the lookahead limiter, one value per input sample.
+
+    Parameters
+    ----------
+    ext : float64 (channels, K - 1 + n)
+        The last K - 1 input samples, then the block (K taps per phase).
+    rtaps : float64 (4, K)
+        Polyphase interpolator, each phase time-reversed (applied oldest..newest).
+    det : float64 (n,)
+        Out: for input sample i (window ``ext[:, i:i + K]``), the loudest channel's
+        peak over the interval between window samples K // 2 - 1 and K // 2: its two
+        ends and the four points interpolated inside it.
+
+    Every output depends on its window only, so this loop has no carried state and
+    vectorises (a separate pass from the limiter's sequential recursion).
+    """
+    ntap = rtaps.shape[1]
+    hd = ntap // 2
+    n = det.shape[0]
+    acc = np.empty(512)
+    for i in range(n):
+        det[i] = 0.0
+    for c in range(ext.shape[0]):
+        x = ext[c]
+        for i in range(n):
+            v = max(abs(x[i + hd - 1]), abs(x[i + hd]))
+            if v > det[i]:
+                det[i] = v
+        # tiles of 512 outputs, one phase and one tap at a time: a multiply-add over
+        # contiguous L1-resident arrays that LLVM vectorises (each output still sums
+        # its taps in order, so values do not depend on the block split)
+        for t0 in range(0, n, 512):
+            m = min(512, n - t0)
+            for p in range(rtaps.shape[0]):
+                for i in range(m):
+                    acc[i] = 0.0
+                for j in range(ntap):
+                    h = rtaps[p, j]
+                    xs = x[t0 + j:t0 + j + m]
+                    for i in range(m):
+                        acc[i] += xs[i] * h
+                ds = det[t0:t0 + m]
+                for i in range(m):
+                    v = abs(acc[i])
+                    if v > ds[i]:
+                        ds[i] = v
+
+
+@njit(cache=True, nogil=True)
 def limiter(
-    x, ceiling, look, true_peak, rtaps, a_rel, s_rel, fst, ist, hist, delay, dq_val, dq_idx, box, out
+    x, ceiling, look, true_peak, tp_det, a_rel, s_rel, fst, ist, delay, dq_val, dq_idx, box, out
 ):  # pragma: no cover - compiled
     """Lookahead peak limiter whose output never exceeds ``ceiling``.
 
@@ -259,19 +331,16 @@ def limiter(
     look : int
         Lookahead in samples.
     true_peak : bool
-        Detect on the 4x oversampled signal.
-    rtaps : float64 (4, K)
-        Polyphase interpolator, each phase time-reversed (applied oldest..newest),
-        whose outputs lie between input samples k - K // 2 and k - K // 2 + 1.
+        Detect on the 4x oversampled signal, given as ``tp_det``.
+    tp_det : float64 (n,)
+        With ``true_peak``: :func:`tp_detect` of this block (the peak of the interval
+        between input samples k - K // 2 and k - K // 2 + 1, K the taps per phase).
     a_rel : float64 array, stride ``s_rel``
         Release coefficient per sample.
     fst : float64 (4,)
         [release envelope, moving sum, previous interval peak, smallest requirement].
-    ist : int64 (8,)
-        [delay pos, box pos, deque head, deque count, sample counter, limited samples,
-        history pos, samples since the last one loud enough to need interpolation].
-    hist : float64 (channels, 2 K)
-        Interpolator input history (true peak), stored twice.
+    ist : int64 (6,)
+        [delay pos, box pos, deque head, deque count, sample counter, limited samples].
     delay : float64 (channels, look + interpolator delay)
     dq_val, dq_idx : float64, int64 (look + 1,)
         Monotonic deque of (requirement, index) for the sliding minimum.
@@ -281,7 +350,6 @@ def limiter(
     """
     nch = x.shape[0]
     n = x.shape[1]
-    ntap = rtaps.shape[1]
     dd = delay.shape[1]
     wlen = look + 1
     r = fst[0]
@@ -294,58 +362,14 @@ def limiter(
     count = ist[3]
     k = ist[4]
     nlim = ist[5]
-    hpos = ist[6]
-    quiet = ist[7]
-    hd = ntap // 2
-    l1 = 0.0
-    for ph in range(rtaps.shape[0]):
-        acc = 0.0
-        for j in range(ntap):
-            acc += abs(rtaps[ph, j])
-        l1 = max(l1, acc)
     for i in range(n):
         # -- detection -------------------------------------------------------------
         det = 0.0
         if true_peak:
-            # the history is stored twice so the last ntap samples are always the
-            # contiguous slice [hpos + 1, hpos + ntap], oldest first
-            loud = False
-            for c in range(nch):
-                v = np.float64(x[c, i])
-                hist[c, hpos] = v
-                hist[c, hpos + ntap] = v
-                if abs(v) * l1 > ceiling:
-                    loud = True
-            if loud:
-                quiet = 0
-            elif quiet < ntap:
-                quiet += 1
-            for c in range(nch):
-                # the interval between samples k - hd and k - hd + 1: its two ends ...
-                v = max(abs(hist[c, hpos + ntap - hd]), abs(hist[c, hpos + ntap - hd + 1]))
-                if v > det:
-                    det = v
-                if quiet >= ntap:
-                    # |interpolated| <= l1 * max|window| <= ceiling: cannot need gain reduction
-                    continue
-                # ... and the four interpolated points inside it
-                a0 = 0.0
-                a1 = 0.0
-                a2 = 0.0
-                a3 = 0.0
-                for j in range(ntap):
-                    xv = hist[c, hpos + 1 + j]
-                    a0 += xv * rtaps[0, j]
-                    a1 += xv * rtaps[1, j]
-                    a2 += xv * rtaps[2, j]
-                    a3 += xv * rtaps[3, j]
-                v = max(max(abs(a0), abs(a1)), max(abs(a2), abs(a3)))
-                if v > det:
-                    det = v
-            hpos += 1
-            if hpos == ntap:
-                hpos = 0
-            cur = det
+            # an interval's peak, merged with the previous one's: each input sample
+            # is an end of two intervals
+            cur = tp_det[i]
+            det = cur
             if tp_prev > det:
                 det = tp_prev
             tp_prev = cur
@@ -414,8 +438,6 @@ def limiter(
     ist[3] = count
     ist[4] = k
     ist[5] = nlim
-    ist[6] = hpos
-    ist[7] = quiet
 
 
 @njit(cache=True, nogil=True)

@@ -266,6 +266,7 @@ class Limiter(Processor):
         from . import _kernels
 
         self._k = _kernels
+        self._no_det = np.zeros(1)
         self._rtaps = np.zeros((4, TP_TAPS))
         if self.params["true_peak"]:
             # The meter's own interpolator (BS.1770 Annex 2 structure: 4 phases x 12
@@ -283,8 +284,8 @@ class Limiter(Processor):
         look = self.lookahead
         ch = self.channels
         self._fst = np.array([1.0, float(look + 1), 0.0, 1.0])
-        self._ist = np.zeros(8, dtype=np.int64)
-        self._hist = np.zeros((ch, 2 * TP_TAPS))
+        self._ist = np.zeros(6, dtype=np.int64)
+        self._hist = np.zeros((ch, TP_TAPS - 1))  # the interpolator's window before the block
         self._delay = np.zeros((ch, self.latency))
         self._dq_val = np.ones(look + 1)
         self._dq_idx = np.zeros(look + 1, dtype=np.int64)
@@ -310,9 +311,14 @@ class Limiter(Processor):
             return out
         k = self._k
         rel, s_rel = k.per_sample(k.one_pole_coef(self.value("release_ms", position, n), self.sample_rate))
-        k.limiter(
-            np.ascontiguousarray(block, dtype=np.float32), self.ceiling, self.lookahead,
-            bool(self.params["true_peak"]), self._rtaps, rel, s_rel, self._fst, self._ist,
-            self._hist, self._delay, self._dq_val, self._dq_idx, self._box, out,
-        )
+        x = np.ascontiguousarray(block, dtype=np.float32)
+        tp = bool(self.params["true_peak"])
+        det = self._no_det
+        if tp:
+            ext = np.concatenate([self._hist, x], axis=1, dtype=np.float64)
+            self._hist = ext[:, -(TP_TAPS - 1):].copy()
+            det = np.empty(n, dtype=np.float64)
+            k.tp_detect(ext, self._rtaps, det)
+        k.limiter(x, self.ceiling, self.lookahead, tp, det, rel, s_rel, self._fst, self._ist,
+                  self._delay, self._dq_val, self._dq_idx, self._box, out)
         return out

@@ -97,12 +97,7 @@ def render(
         cb = _callback(bar)
         with AudioWriter(out, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
                          protect=protect) as writer:
-
-            def consume(block: Any) -> None:
-                writer.write(block)
-                meter.process(block)
-
-            with BackgroundSink(consume) as sink:
+            with BackgroundSink(writer.write, meter.process) as sink:
                 for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=cb):
                     sink.put(block)
     elapsed = time.perf_counter() - t0

@@ -269,15 +269,17 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             with sf.SoundFile(pre_path, "w", samplerate=graph2.sample_rate, channels=graph2.channels,
                               subtype="FLOAT", format="WAV") as pre:
 
-                def consume(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
+                def write(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
                     pre.write(tap[MASTER_INPUT].T)
                     keep = max(0, min(block.shape[1], length - pos))
-                    level.process(block[:, :keep])
                     for role, w in stem_writers.items():
                         w.write(tap[role][:, :keep])
 
+                def measure(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
+                    level.process(block[:, :max(0, min(block.shape[1], length - pos))])
+
                 r2 = Renderer(graph2, block_size=opts.block_size, taps=taps, master_input_tap=True)
-                with BackgroundSink(consume) as sink:
+                with BackgroundSink(write, measure) as sink:
                     for pos, block, tap in r2.blocks(progress=progress):
                         sink.put(pos, block, tap)
             for w in stem_writers.values():
@@ -326,13 +328,8 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             if output is not None:
                 writer = AudioWriter(output, sample_rate=graph3.sample_rate, channels=graph3.channels,
                                      format=format, protect=protect)
-            def consume(block: np.ndarray) -> None:
-                meter.process(block)
-                if writer is not None:
-                    writer.write(block)
-
             try:
-                with BackgroundSink(consume) as sink:
+                with BackgroundSink(meter.process, *([writer.write] if writer is not None else [])) as sink:
                     for _, block, _ in Renderer(graph3, block_size=opts.block_size, premaster=read).blocks(
                             progress=progress):
                         sink.put(block)

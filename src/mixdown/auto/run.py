@@ -18,7 +18,7 @@ import numpy as np
 
 from ..deliver.targets import Target
 from ..errors import AnalysisError
-from ..render.engine import MASTER_INPUT, Progress, Renderer
+from ..render.engine import DEFAULT_BLOCK, MASTER_INPUT, Progress, Renderer
 from ..render.graph import check, stem_taps
 from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Bus, Keyframe, ProcessorSpec, Session
@@ -51,7 +51,7 @@ class AutoOptions:
     vad_method: str = "silero"
     vad_threshold: float = 0.5
     cache_dir: Path | None = None
-    block_size: int = 32768
+    block_size: int = DEFAULT_BLOCK
 
 
 @dataclass

@@ -22,7 +22,11 @@ from ..errors import MediaError
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
 
-DEFAULT_BLOCK = 32768
+# Frames per block. Output does not depend on it; cost does: per-block work (Python
+# dispatch, thread handoffs, the GIL passed between the track pool, the mixer and
+# the sinks) is amortised over more samples. 65536 (1.4 s at 48 kHz) renders a
+# 60-minute session ~10 % faster than 32768 for ~4 % more peak memory.
+DEFAULT_BLOCK = 65536
 MASTER_INPUT = "__master_input__"
 Progress = Callable[[int, int], None]
 

@@ -51,13 +51,13 @@ class LevelMeter:
 
     def process(self, block: np.ndarray) -> None:
         """Add a (channels, n) block."""
-        from ..dsp._kernels import sos_squares
+        from ..dsp._kernels import sos_run
 
         n = block.shape[1]
         if n == 0:
             return
         sq = np.empty(block.shape, dtype=np.float64)
-        sos_squares(np.ascontiguousarray(block), self.sos, self.zi, sq)
+        sos_run(np.ascontiguousarray(block), self.sos, self.zi, sq, 0, n, True)
         power = self.weights @ sq
         i = 0
         if self._fill:

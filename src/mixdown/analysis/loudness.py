@@ -355,7 +355,7 @@ class LoudnessMeter:
 
         from ..dsp import _kernels  # lazily (numba): keeps `import mixdown` light
 
-        self._squares = _kernels.sos_squares
+        self._sos_run = _kernels.sos_run
         self._sos = k_weighting_sos(self.sample_rate)
         self._tp = None
         if self.measures_true_peak:
@@ -431,7 +431,7 @@ class LoudnessMeter:
             self._tp.process(block, peak)
 
         squares = np.empty((self.channels, frames), dtype=np.float64)
-        self._squares(np.ascontiguousarray(block), self._sos, self._zi, squares)
+        self._sos_run(np.ascontiguousarray(block), self._sos, self._zi, squares, 0, frames, True)
         self._frames += frames
         self._add_squares(squares)
 

@@ -41,7 +41,7 @@ def one_pole_coef(time_ms: float | np.ndarray, sample_rate: int) -> float | np.n
 
 
 @njit(cache=True, nogil=True)
-def sos_run(x, sos, zi, out, lo, hi):  # pragma: no cover - compiled
+def sos_run(x, sos, zi, out, lo, hi, square=False):  # pragma: no cover - compiled
     """Biquad cascade over frames ``lo:hi`` of every channel, state carried in ``zi``.
 
     Parameters
@@ -51,7 +51,9 @@ def sos_run(x, sos, zi, out, lo, hi):  # pragma: no cover - compiled
     zi : float64 (sections, channels, 2)
         scipy.signal.sosfilt's state layout (transposed direct form II), updated.
     out : float32 (channels, n)
-        May be ``x`` itself (in place).
+        May be ``x`` itself (in place). With ``square``: float64, the output's
+        squares (what a loudness meter sums, for the meters' K-weighting).
+    square : bool
 
     Channels run interleaved and sections cascade per sample, so the independent
     recursions overlap in the CPU's pipeline; ``(b1 x + z1) - a1 y`` puts only one
@@ -69,29 +71,7 @@ def sos_run(x, sos, zi, out, lo, hi):  # pragma: no cover - compiled
                 z[s, c, 0] = (sos[s, 1] * cur + z[s, c, 1]) - sos[s, 4] * new
                 z[s, c, 1] = sos[s, 2] * cur - sos[s, 5] * new
                 cur = new
-            out[c, i] = cur
-    zi[:] = z
-
-
-@njit(cache=True, nogil=True)
-def sos_squares(x, sos, zi, out):  # pragma: no cover - compiled
-    """Squares of a biquad cascade's output, float64: what a loudness meter sums.
-
-    Same recursion and state as :func:`sos_run` over the whole block; ``out`` is
-    float64 (channels, n). Used for the K-weighting of the meters.
-    """
-    nch = x.shape[0]
-    nsec = sos.shape[0]
-    z = zi.copy()
-    for i in range(x.shape[1]):
-        for c in range(nch):
-            cur = np.float64(x[c, i])
-            for s in range(nsec):
-                new = sos[s, 0] * cur + z[s, c, 0]
-                z[s, c, 0] = (sos[s, 1] * cur + z[s, c, 1]) - sos[s, 4] * new
-                z[s, c, 1] = sos[s, 2] * cur - sos[s, 5] * new
-                cur = new
-            out[c, i] = cur * cur
+            out[c, i] = cur * cur if square else cur
     zi[:] = z
 
 

@@ -74,3 +74,41 @@ def loudness_gain(measured: float | None, target: Target) -> float:
             "the premaster's loudness is undefined (shorter than 400 ms, or silent below the -70 LUFS gate): "
             "no loudness gain can be computed")
     return target.integrated_lufs - measured
+
+
+def next_pass(params: MasterParams, *, got: float | None, goal: float, over_tp: float, limited_db: float,
+              gain: float, ceiling: float, capped: bool) -> tuple[float, float, bool, bool]:
+    """What the master stage changes after a pass: ``(gain, ceiling, capped, retry)``.
+
+    Parameters
+    ----------
+    got : float or None
+        Loudness the pass measured (LUFS; None when undefined).
+    goal : float
+        Loudness wanted (LUFS).
+    over_tp : float
+        Measured true peak minus the spec's ceiling, dB (> 0: over).
+    limited_db : float
+        Largest gain reduction the limiter applied, dB.
+    gain, ceiling : float
+        This pass's loudness gain and limiter ceiling, dB.
+    capped : bool
+        The gain is already held at ``max_limiting_db`` of limiting.
+
+    More than ``tolerance_lu`` off moves the gain by the miss (unless capped); a
+    true peak over the ceiling lowers the limiter's ceiling by the overshoot and
+    0.05 dB more; more than ``max_limiting_db`` of limiting takes the excess off the
+    gain and caps it there (the target is then missed, which the caller reports).
+    """
+    retry = False
+    if got is not None and not capped and abs(got - goal) > params.tolerance_lu:
+        gain += goal - got
+        retry = True
+    if over_tp > 0:
+        ceiling -= over_tp + 0.05
+        retry = True
+    if limited_db > params.max_limiting_db + 0.05 and not capped:
+        gain -= limited_db - params.max_limiting_db
+        capped = True
+        retry = True
+    return gain, ceiling, capped, retry

@@ -28,7 +28,7 @@ from .cleanup import CleanupParams, measure_cleanup, plan_cleanup, screen_cleanu
 from .decisions import Decision
 from .ducking import DuckParams, duck_decisions, duck_keyframes
 from .leveling import LevelingParams, _combine, level_dialogue
-from .loudness import GAIN_ID, LIMITER_ID, MasterParams, loudness_gain, master_chain
+from .loudness import GAIN_ID, LIMITER_ID, MasterParams, loudness_gain, master_chain, next_pass
 
 STEM_ROLES = ("dialogue", "music", "sfx", "ambience", "other")
 
@@ -346,17 +346,8 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             gr = float(getattr(limiter, "max_reduction_db", 0.0))
             over_tp = (res.true_peak_dbtp or -200) - target.true_peak_dbtp
             result.passes = attempt
-            retry = False
-            if got is not None and not capped and abs(got - target.integrated_lufs) > mp.tolerance_lu:
-                gain += target.integrated_lufs - got
-                retry = True
-            if over_tp > 0:
-                ceiling -= over_tp + 0.05
-                retry = True
-            if gr > mp.max_limiting_db + 0.05 and not capped:
-                gain -= gr - mp.max_limiting_db
-                capped = True
-                retry = True
+            gain, ceiling, capped, retry = next_pass(mp, got=got, goal=target.integrated_lufs, over_tp=over_tp,
+                                                     limited_db=gr, gain=gain, ceiling=ceiling, capped=capped)
             if retry and attempt < mp.max_passes:
                 if writer is not None:
                     writer.abort()

@@ -606,6 +606,8 @@ class _Job:
         the limiter took more than ``max_limiting_db`` (then the gain is held there and
         the target is missed, which the report says).
         """
+        from ..auto.loudness import next_pass
+
         target = key.target
         assert target is not None and key.ceiling is not None
         mp = self.mp
@@ -619,17 +621,8 @@ class _Job:
             raw, res, dlg, gr, clips = self.run_chain(key, gain, ceiling, keep=keep)
             got = dlg if dialogue else res.integrated_lufs
             over_tp = (res.true_peak_dbtp if res.true_peak_dbtp is not None else -200.0) - key.ceiling
-            retry = False
-            if got is not None and not capped and abs(got - goal) > mp.tolerance_lu:
-                gain += goal - got
-                retry = True
-            if over_tp > 0:
-                ceiling -= over_tp + 0.05
-                retry = True
-            if gr > mp.max_limiting_db + 0.05 and not capped:
-                gain -= gr - mp.max_limiting_db
-                capped = True
-                retry = True
+            gain, ceiling, capped, retry = next_pass(mp, got=got, goal=goal, over_tp=over_tp, limited_db=gr,
+                                                     gain=gain, ceiling=ceiling, capped=capped)
             if not retry or attempt == mp.max_passes:
                 break
         problems = []

@@ -256,3 +256,27 @@ def test_master_stage_corrections_between_passes():
     assert next_pass(mp, got=-16.0, over_tp=-0.2, limited_db=6.0, **capped) == (10.0, -1.1, True, False)
     # an undefined loudness moves nothing
     assert next_pass(mp, got=None, over_tp=-0.2, limited_db=0.0, **kw) == (10.0, -1.1, False, False)
+
+
+def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
+    # One pass only, on speech made so peaky that the limiter costs loudness: the
+    # pass wants another with more gain but may not have it. The saved session and
+    # the summary must then carry the gain the output was rendered with.
+    from mixdown.auto.build import session_from_files
+    from mixdown.auto.loudness import MasterParams
+    from mixdown.auto.run import AutoOptions, run_auto
+    from mixdown.deliver.targets import get_target
+    from mixdown.render.engine import render_file
+
+    host, _ = read_audio(POD / "media" / "host.flac", sample_rate=SR)
+    x = host[0, : 20 * SR] * 0.05
+    x[:: SR // 4] = 0.9  # a click every 250 ms: a limiter has to take them down
+    sf.write(tmp_path / "v.wav", x, SR, subtype="FLOAT")
+    s = session_from_files(dialogue=[str(tmp_path / "v.wav")], base_dir=tmp_path)
+    opts = AutoOptions(target=get_target("spotify"), master=MasterParams(max_passes=1),
+                       cache_dir=tmp_path / "cache", cleanup_mode="off")
+    res = run_auto(s, opts, output=tmp_path / "out.wav")
+    assert res.passes == 1
+    again = tmp_path / "again.wav"
+    render_file(res.session, again)
+    assert again.read_bytes() == (tmp_path / "out.wav").read_bytes()

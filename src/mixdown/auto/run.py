@@ -346,9 +346,12 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             gr = float(getattr(limiter, "max_reduction_db", 0.0))
             over_tp = (res.true_peak_dbtp or -200) - target.true_peak_dbtp
             result.passes = attempt
-            gain, ceiling, capped, retry = next_pass(mp, got=got, goal=target.integrated_lufs, over_tp=over_tp,
-                                                     limited_db=gr, gain=gain, ceiling=ceiling, capped=capped)
-            if retry and attempt < mp.max_passes:
+            nxt = next_pass(mp, got=got, goal=target.integrated_lufs, over_tp=over_tp, limited_db=gr,
+                            gain=gain, ceiling=ceiling, capped=capped)
+            # corrections are taken only by a pass that renders them: when passes run out,
+            # gain and ceiling stay the ones the output was made with
+            if nxt[3] and attempt < mp.max_passes:
+                gain, ceiling, capped = nxt[:3]
                 if writer is not None:
                     writer.abort()
                 continue

@@ -621,10 +621,13 @@ class _Job:
             raw, res, dlg, gr, clips = self.run_chain(key, gain, ceiling, keep=keep)
             got = dlg if dialogue else res.integrated_lufs
             over_tp = (res.true_peak_dbtp if res.true_peak_dbtp is not None else -200.0) - key.ceiling
-            gain, ceiling, capped, retry = next_pass(mp, got=got, goal=goal, over_tp=over_tp, limited_db=gr,
-                                                     gain=gain, ceiling=ceiling, capped=capped)
-            if not retry or attempt == mp.max_passes:
+            nxt = next_pass(mp, got=got, goal=goal, over_tp=over_tp, limited_db=gr, gain=gain, ceiling=ceiling,
+                            capped=capped)
+            # corrections are taken only by a pass that renders them: when passes run out,
+            # gain and ceiling stay the ones this stage's output was made with
+            if not nxt[3] or attempt == mp.max_passes:
                 break
+            gain, ceiling, capped = nxt[:3]
         problems = []
         if capped:
             problems.append(f"reaching {target.integrated_lufs:g} LUFS needed more than {mp.max_limiting_db:g} dB "

@@ -291,6 +291,57 @@ def _libebur128_true_peak_db(y: np.ndarray) -> float:
     return float(dbfs(max(pyebur128.get_true_peak(st, c) for c in range(y.shape[0]))))
 
 
+def test_true_peak_detection_skips_quiet_stretches_without_changing_a_bit():
+    # speech-like bursts over a quiet bed: most of the signal cannot interpolate above the
+    # ceiling, so the detector skips it; the reference interpolates every sample (bound 0)
+    rng = np.random.default_rng(4)
+    n = 3 * FS
+    env = np.repeat(rng.uniform(0.02, 1.6, n // 2400), 2400)
+    s = rng.standard_normal(n) * 0.3 * env * (rng.uniform(size=n // 2400).repeat(2400) > 0.6)
+    x = np.stack([s, np.roll(s, 7) * 0.8]).astype(np.float32)
+    fast = Limiter(ceiling_db=-1.0, true_peak=True)
+    full = Limiter(ceiling_db=-1.0, true_peak=True)
+    full.prepare(FS, 4096, 2)
+    # a bound of ceiling / L1 norm of the interpolator: about 5.3 dB under the ceiling
+    assert 0.45 < full._tp_bound < 0.5
+    tiles = np.abs(x[:, : n // 128 * 128]).reshape(2, -1, 128).max(axis=(0, 2))
+    assert 0.3 < np.mean(tiles <= full._tp_bound) < 0.9  # both kinds of stretch are there
+    full._tp_bound = 0.0
+    outs = [full.process(x[:, i:i + 4096], i) for i in range(0, n, 4096)]
+    fast.prepare(FS, 4096, 2)
+    ours = [fast.process(x[:, i:i + 4096], i) for i in range(0, n, 4096)]
+    assert fast.limited_samples == full.limited_samples > 0
+    np.testing.assert_array_equal(np.concatenate(ours, axis=1), np.concatenate(outs, axis=1))
+
+
+def test_compressor_takes_logs_only_from_the_knee_and_gets_the_same_gains():
+    from mixdown.dsp import _kernels as k
+
+    rng = np.random.default_rng(8)
+    n = 2 * FS
+    det = (rng.standard_normal((2, n)) * np.repeat(rng.uniform(0.001, 1.0, n // 480), 480)).astype(np.float32)
+    thr = np.linspace(-40.0, -10.0, n)  # automated threshold: the knee start moves per sample
+    knee = np.array([6.0])
+    ratio = np.array([3.0])
+    att = np.array([k.one_pole_coef(5.0, FS)])
+    rel = np.array([k.one_pole_coef(80.0, FS)])
+    for rms in (False, True):
+        got = np.empty(n)
+        k.compressor_gain(det, rms, 0.999, thr, 1, ratio, 0, knee, 0, att, 0, rel, 0, np.zeros(2), np.zeros(1), got)
+        # reference: the level's log for every sample, then the same gain computer
+        if rms:
+            lvl = np.empty(n)
+            k.ms_level(det, 0.999, np.zeros(2), lvl)
+            ldb = np.where(lvl > 1e-30, 10.0 * np.log10(np.maximum(lvl, 1e-300)), -300.0)
+        else:
+            lvl = np.abs(det).max(axis=0).astype(np.float64)
+            ldb = np.where(lvl > 1e-15, 20.0 * np.log10(np.maximum(lvl, 1e-300)), -300.0)
+        want = np.empty(n)
+        k.compressor_smooth(ldb, thr, 1, ratio, 0, knee, 0, att, 0, rel, 0, np.zeros(1), want)
+        assert want.min() < -3.0
+        np.testing.assert_array_equal(got, want)
+
+
 def test_true_peak_mode_keeps_intersample_peaks_under_the_ceiling():
     n = FS
     t = np.arange(n) / FS

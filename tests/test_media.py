@@ -394,6 +394,50 @@ def test_writer_bytes_are_deterministic_and_block_size_independent(tmp_path: Pat
     assert one.read_bytes() == again.read_bytes()
 
 
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_packed_wav_bytes_equal_libsndfile_writing_the_same_samples(tmp_path: Path, channels: int) -> None:
+    # 24-bit and float WAV bytes are packed by our kernel and only appended by libsndfile;
+    # the independent reference is libsndfile encoding the same integer codes / floats itself.
+    from soundfile import _ffi, _snd
+
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((channels, 70_001)) * 0.3).astype(np.float32)
+    lsb = np.float32(2.0**-23)
+    edge = [1.5, -1.5, 1.0, -1.0, 1 - 2**-24, -(1 - 2**-24), 0.5 * lsb, 1.5 * lsb, -0.5 * lsb, -2.5 * lsb,
+            np.inf, -np.inf, 0.0, -0.0]
+    x[0, : len(edge)] = edge
+    codes = np.clip(np.rint(x.astype(np.float64) * 2**23), -(2**23), 2**23 - 1).astype(np.int32)
+    for fmt, subtype, ref in (("wav24", "PCM_24", codes << 8), ("wav32f", "FLOAT", x)):
+        ours = tmp_path / f"ours_{fmt}.wav"
+        with AudioWriter(ours, sample_rate=SR, channels=channels, format=fmt) as w:
+            pos, k = 0, 0
+            while pos < x.shape[1]:
+                n = BLOCK_SIZES[k % len(BLOCK_SIZES)]
+                w.write(x[:, pos : pos + n])
+                pos, k = pos + n, k + 1
+        theirs = tmp_path / f"theirs_{fmt}.wav"
+        with sf.SoundFile(theirs, "w", samplerate=SR, channels=channels, subtype=subtype,
+                          format="RF64" if channels > 2 else "WAV") as f:
+            # the writer's two libsndfile settings: RF64 downgrades to WAVE when small, no PEAK chunk
+            if channels > 2:
+                _snd.sf_command(f._file, 0x1210, _ffi.NULL, 1)  # SFC_RF64_AUTO_DOWNGRADE
+            if fmt == "wav32f":
+                _snd.sf_command(f._file, 0x1050, _ffi.NULL, 0)  # SFC_SET_ADD_PEAK_CHUNK
+            f.write(np.ascontiguousarray(ref.T))
+        if fmt == "wav32f" and channels > 2:
+            # libsndfile's multichannel writer adds a PEAK chunk stamped with the time of
+            # writing; the writer zeroes the stamp so a render's bytes depend on the audio only
+            a, b = bytearray(ours.read_bytes()), bytearray(theirs.read_bytes())
+            at = a.find(b"PEAK")
+            assert at > 0 and a[at + 12 : at + 16] == b"\0\0\0\0"
+            b[at + 12 : at + 16] = b"\0\0\0\0"
+            assert a == b
+        else:
+            assert ours.read_bytes() == theirs.read_bytes(), fmt
+        y, _ = read_audio(ours)
+        assert y.shape == x.shape
+
+
 def test_16_bit_dither_is_tpdf(tmp_path: Path) -> None:
     lsb = 1 / 32768
     x = np.full((1, 200_000), 0.3 * lsb, np.float32)  # undithered this rounds to 0

@@ -265,30 +265,32 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             for role in taps:
                 stem_writers[role] = AudioWriter(stems_dir / f"{role}.wav", sample_rate=graph2.sample_rate,
                                                  channels=graph2.channels, format="wav24", protect=protect)
+        pre = AudioWriter(pre_path, sample_rate=graph2.sample_rate, channels=graph2.channels, format="wav32f",
+                          sync=False)
         try:
-            with sf.SoundFile(pre_path, "w", samplerate=graph2.sample_rate, channels=graph2.channels,
-                              subtype="FLOAT", format="WAV") as pre:
 
-                def programme(pos: int, block: np.ndarray) -> int:
-                    """Frames of the block inside the programme (the premaster runs on for the master's latency)."""
-                    return max(0, min(block.shape[1], length - pos))
+            def programme(pos: int, block: np.ndarray) -> int:
+                """Frames of the block inside the programme (the premaster runs on for the master's latency)."""
+                return max(0, min(block.shape[1], length - pos))
 
-                def write(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
-                    pre.write(tap[MASTER_INPUT].T)
-                    keep = programme(pos, block)
-                    for role, w in stem_writers.items():
-                        w.write(tap[role][:, :keep])
+            def write(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
+                pre.write(tap[MASTER_INPUT])
+                keep = programme(pos, block)
+                for role, w in stem_writers.items():
+                    w.write(tap[role][:, :keep])
 
-                def measure(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
-                    level.process(block[:, :programme(pos, block)])
+            def measure(pos: int, block: np.ndarray, tap: dict[str, np.ndarray]) -> None:
+                level.process(block[:, :programme(pos, block)])
 
-                r2 = Renderer(graph2, block_size=opts.block_size, taps=taps, master_input_tap=True)
-                with BackgroundSink(write, measure) as sink:
-                    for pos, block, tap in r2.blocks(progress=progress):
-                        sink.put(pos, block, tap)
+            r2 = Renderer(graph2, block_size=opts.block_size, taps=taps, master_input_tap=True)
+            with BackgroundSink(write, measure) as sink:
+                for pos, block, tap in r2.blocks(progress=progress):
+                    sink.put(pos, block, tap)
+            pre.commit()
             for w in stem_writers.values():
                 w.commit()
         except BaseException:
+            pre.abort()
             for w in stem_writers.values():
                 w.abort()
             raise

@@ -22,6 +22,10 @@ import math
 import numpy as np
 from numba import njit
 
+# outputs per tile of the limiter's true-peak pass: small enough that quiet stretches
+# between peaks are skipped, long enough that the multiply-adds vectorise
+_TP_TILE = 128
+
 
 def per_sample(value: float | np.ndarray) -> tuple[np.ndarray, int]:
     """Pack a parameter value (float or float64 (n,)) as ``(array, stride)`` for a kernel."""
@@ -157,8 +161,16 @@ def compressor_gain(
     else:
         lvl = np.abs(det).max(axis=0).astype(np.float64)
         floor, scale = 1e-15, 20.0
-    with np.errstate(divide="ignore"):
-        ldb = np.where(lvl > floor, scale * np.log10(lvl), -300.0)
+    # Below the knee the gain computer gives 0 dB whatever the exact level, so the
+    # logarithm is taken only from just under the knee's start (a 1e-6 dB margin
+    # keeps every sample whose log could reach the knee): speech spends most of its
+    # time there, and the results are the same bits as with every log taken.
+    knee_lo = np.power(10.0, (np.asarray(thr) - 0.5 * np.asarray(knee) - 1e-6) / scale)
+    if knee_lo.size > 1:
+        knee_lo = knee_lo[: lvl.shape[0]]
+    loud = np.flatnonzero((lvl >= knee_lo) & (lvl > floor))
+    ldb = np.full(lvl.shape[0], -300.0)
+    ldb[loud] = scale * np.log10(lvl[loud])
     compressor_smooth(ldb, thr, s_thr, ratio, s_ratio, knee, s_knee, a_att, s_att, a_rel, s_rel, gs, out)
 
 
@@ -297,7 +309,7 @@ def gate_gain(
 
 
 @njit(cache=True, nogil=True)
-def tp_detect(ext, rtaps, det):  # pragma: no cover - compiled
+def tp_detect(ext, rtaps, det, bound):  # pragma: no cover - compiled
     """True-peak detection of the lookahead limiter, one value per input sample.
 
     Parameters
@@ -310,6 +322,13 @@ def tp_detect(ext, rtaps, det):  # pragma: no cover - compiled
         Out: for input sample i (window ``ext[:, i:i + K]``), the loudest channel's
         peak over the interval between window samples K // 2 - 1 and K // 2: its two
         ends and the four points interpolated inside it.
+    bound : float
+        Tiles whose input never exceeds ``bound`` are not interpolated: pass the
+        ceiling divided by the largest L1 norm of a phase (with a margin for
+        rounding). No interpolated value there can exceed the ceiling, so those
+        outputs keep the interval's ends, which are exact wherever the limiter
+        acts (above the ceiling) and at or below it elsewhere: the limiter's
+        output is the same bits as with every value computed.
 
     Every output depends on its window only, so this loop has no carried state and
     vectorises (a separate pass from the limiter's sequential recursion).
@@ -317,7 +336,7 @@ def tp_detect(ext, rtaps, det):  # pragma: no cover - compiled
     ntap = rtaps.shape[1]
     hd = ntap // 2
     n = det.shape[0]
-    acc = np.empty(512)
+    acc = np.empty(_TP_TILE)
     for i in range(n):
         det[i] = 0.0
     for c in range(ext.shape[0]):
@@ -326,11 +345,17 @@ def tp_detect(ext, rtaps, det):  # pragma: no cover - compiled
             v = max(abs(x[i + hd - 1]), abs(x[i + hd]))
             if v > det[i]:
                 det[i] = v
-        # tiles of 512 outputs, one phase and one tap at a time: a multiply-add over
+        # tiles of outputs, one phase and one tap at a time: a multiply-add over
         # contiguous L1-resident arrays that LLVM vectorises (each output still sums
         # its taps in order, so values do not depend on the block split)
-        for t0 in range(0, n, 512):
-            m = min(512, n - t0)
+        for t0 in range(0, n, _TP_TILE):
+            m = min(_TP_TILE, n - t0)
+            xw = x[t0:t0 + m + ntap - 1]
+            peak = 0.0
+            for i in range(xw.shape[0]):
+                peak = max(peak, abs(xw[i]))
+            if peak <= bound:
+                continue
             for p in range(rtaps.shape[0]):
                 for i in range(m):
                     acc[i] = 0.0
@@ -422,13 +447,24 @@ def limiter(
             if req < min_req:
                 min_req = req
         # -- sliding minimum of the requirement over wlen samples ---------------------
-        # expire first so the ring of wlen slots never overflows
+        # expire first so the ring of wlen slots never overflows; ring indices wrap
+        # by comparison (head < wlen and count <= wlen): an integer modulo per access
+        # was most of this loop's time
         if count > 0 and dq_idx[head] <= k - wlen:
-            head = (head + 1) % wlen
+            head += 1
+            if head == wlen:
+                head = 0
             count -= 1
-        while count > 0 and dq_val[(head + count - 1) % wlen] >= req:
+        while count > 0:
+            last = head + count - 1
+            if last >= wlen:
+                last -= wlen
+            if dq_val[last] < req:
+                break
             count -= 1
-        tail = (head + count) % wlen
+        tail = head + count
+        if tail >= wlen:
+            tail -= wlen
         dq_val[tail] = req
         dq_idx[tail] = k
         count += 1

@@ -268,6 +268,7 @@ class Limiter(Processor):
         self._k = _kernels
         self._no_det = np.zeros(1)
         self._rtaps = np.zeros((4, TP_TAPS))
+        self._tp_bound = 0.0
         if self.params["true_peak"]:
             # The meter's own interpolator (BS.1770 Annex 2 structure: 4 phases x 12
             # taps, points 1/8, 3/8, 5/8, 7/8 of a sample after each input sample), so
@@ -279,6 +280,9 @@ class Limiter(Processor):
             if phases.shape != (4, TP_TAPS):
                 raise RuntimeError(f"limiter: unexpected true-peak interpolator shape {phases.shape}")
             self._rtaps = np.ascontiguousarray(phases[:, ::-1])
+            # inputs at or below this cannot interpolate above the ceiling (the margin
+            # covers the rounding of a 12-term float64 sum many times over)
+            self._tp_bound = self.ceiling / (float(np.abs(phases).sum(axis=1).max()) * (1.0 + 1e-9))
 
     def _reset(self) -> None:
         look = self.lookahead
@@ -318,7 +322,7 @@ class Limiter(Processor):
             ext = np.concatenate([self._hist, x], axis=1, dtype=np.float64)
             self._hist = ext[:, -(TP_TAPS - 1):].copy()
             det = np.empty(n, dtype=np.float64)
-            k.tp_detect(ext, self._rtaps, det)
+            k.tp_detect(ext, self._rtaps, det, self._tp_bound)
         k.limiter(x, self.ceiling, self.lookahead, tp, det, rel, s_rel, self._fst, self._ist,
                   self._delay, self._dq_val, self._dq_idx, self._box, out)
         return out

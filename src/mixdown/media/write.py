@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -235,6 +236,10 @@ class AudioWriter(AtomicWriter):
         ``flac24``.
     protect : iterable of path
         Files that must not be overwritten (the inputs).
+    sync : bool, optional
+        Flush the file to disk (``fsync``) before it is moved into place, so a power
+        cut leaves the old file or the whole new one (default). A scratch file that
+        is deleted after use skips it: syncing a long float premaster cost a second.
 
     Notes
     -----
@@ -252,10 +257,12 @@ class AudioWriter(AtomicWriter):
         channels: int,
         format: str | None = None,  # noqa: A002 - the natural name
         protect: Iterable[str | os.PathLike[str]] = (),
+        sync: bool = True,
     ) -> None:
         import soundfile as sf
 
         self.path = Path(path)
+        self._sync = bool(sync)
         if format is None:
             format = _DEFAULT_BY_SUFFIX.get(self.path.suffix.lower())
             if format is None:
@@ -301,6 +308,13 @@ class AudioWriter(AtomicWriter):
                 # libsndfile's PEAK chunk carries a timestamp: without it, float WAVs are deterministic too
                 _snd.sf_command(self._file._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
         self._rng = np.random.Generator(np.random.PCG64(DITHER_SEED)) if bits == 16 else None
+        # 24-bit and float WAV: we pack the file's bytes and libsndfile only appends
+        # them (see mixdown.media._pack); both formats are little-endian
+        # (multichannel float keeps libsndfile's own path: its RF64 writer always adds a
+        # PEAK chunk, whose values only that path fills in)
+        self._raw = major == "WAV" and (bits == 24 or (bits is None and not use_rf64)) and sys.byteorder == "little"
+        self._peak_stamp = bits is None and use_rf64
+        self._buf = np.zeros(0, dtype=np.uint8)
 
     def write(self, block: np.ndarray) -> None:
         """Append a float ``(channels, frames)`` block (any length, including 0)."""
@@ -309,11 +323,33 @@ class AudioWriter(AtomicWriter):
         if n == 0:
             return
         try:
-            self._file.write(self._encode(block))
+            if self._raw:
+                self._write_raw(block)
+            else:
+                self._file.write(self._encode(block))
         except BaseException:
             self.abort()
             raise
         self.frames_written += n
+
+    def _write_raw(self, block: np.ndarray) -> None:
+        from soundfile import _ffi, _snd
+
+        from . import _pack
+
+        x = np.asarray(block, dtype=np.float32)
+        size = 3 * x.size if self._bits == 24 else 4 * x.size
+        if self._buf.size < size:
+            self._buf = np.empty(size, dtype=np.uint8)
+        buf = self._buf[:size]
+        if self._bits == 24:
+            _pack.pcm24(x, buf)
+        else:
+            _pack.interleave(x, buf.view(np.float32))
+        written = _snd.sf_write_raw(self._file._file, _ffi.from_buffer(buf), size)  # noqa: SLF001
+        if written != size:
+            raise MediaError(f"cannot write the output (wrote {written} of {size} bytes: is the disk full?)",
+                             file=self.path)
 
     def _encode(self, block: np.ndarray) -> np.ndarray:
         """Interleaved (frames, channels) array in the dtype libsndfile writes exactly."""
@@ -342,17 +378,42 @@ class AudioWriter(AtomicWriter):
         if self._done:
             raise ValueError("AudioWriter already committed or aborted")
         try:
-            self._file.close()
+            self._close(sync=self._sync)
+            if self._peak_stamp:
+                _clear_peak_timestamp(self._tmp)
         except BaseException:
             self.abort()
             raise
         return self._publish()
 
     def _close_handle(self) -> None:
-        self._file.close()
+        self._close(sync=False)  # the file is being dropped
+
+    def _close(self, *, sync: bool) -> None:
+        if sync:
+            self._file.close()  # soundfile syncs before closing
+            return
+        if self._file.closed:
+            return
+        from soundfile import _snd
+
+        err = _snd.sf_close(self._file._file)  # noqa: SLF001
+        self._file._file = None  # noqa: SLF001
+        if err:
+            raise MediaError(f"cannot finish the file (libsndfile error {err})", file=self.path)
 
     def __enter__(self) -> "AudioWriter":
         return self
+
+
+def _clear_peak_timestamp(path: Path) -> None:
+    """Zero the creation time libsndfile writes into a PEAK chunk, so the bytes depend on the audio only."""
+    with open(path, "r+b") as f:
+        head = f.read(4096)
+        at = head.find(b"PEAK")
+        if at >= 0:
+            f.seek(at + 12)  # id, size, version, then the timestamp (4 bytes)
+            f.write(b"\0\0\0\0")
 
 
 def write_audio(

@@ -5,7 +5,7 @@ stems) repeated to the programme length, and the real music bed looped under it,
 written as 16-bit FLAC at 48 kHz. Each run is a fresh process; peak memory is that
 process's maximum resident set.
 
-Runs, each the median of --runs:
+Runs, each the median of --runs (a round runs the three back to back):
 - mixdown cold: speech detection runs (empty cache);
 - mixdown warm: speech detection read from its cache (what re-runs cost);
 - peer: one ffmpeg filter graph doing the same job — amix of the speakers,
@@ -110,7 +110,10 @@ def main() -> None:
         subprocess.run([*mixdown, "auto", "--dialogue", str(POD / "host.flac"), "--target", "youtube",
                         "-o", str(folder / "warmup.wav")], capture_output=True)
         rows = {}
-        cold, warm, cold_rss, warm_rss = [], [], [], []
+        cold, warm, cold_rss, warm_rss, peer = [], [], [], [], []
+        has_peer = shutil.which("ffmpeg") is not None
+        # one round = cold, warm, peer back to back: this VM's speed drifts by tens of per
+        # cent over minutes, and interleaving keeps each ratio within one stretch of it
         for k in range(args.runs):
             env = dict(os.environ, MIXDOWN_CACHE_DIR=str(folder / f"cache{k}"))
             dt, rss = measured(cmd, env)
@@ -119,10 +122,13 @@ def main() -> None:
             dt, rss = measured(cmd, env)
             warm.append(dt)
             warm_rss.append(rss)
+            if has_peer:
+                peer.append(ffmpeg_peer(media, folder / "peer.wav"))
+                print(f"round {k + 1}: cold {cold[-1]:.2f} s, warm {warm[-1]:.2f} s, ffmpeg {peer[-1]:.2f} s "
+                      f"-> {peer[-1] / cold[-1]:.1f}x / {peer[-1] / warm[-1]:.1f}x", flush=True)
         rows["mixdown cold (speech detection runs)"] = (statistics.median(cold), statistics.median(cold_rss))
         rows["mixdown warm (speech detection cached)"] = (statistics.median(warm), statistics.median(warm_rss))
-        if shutil.which("ffmpeg"):
-            peer = [ffmpeg_peer(media, folder / "peer.wav") for _ in range(args.runs)]
+        if has_peer:
             rows["ffmpeg amix+sidechaincompress+2-pass loudnorm"] = (statistics.median(peer), float("nan"))
         print(f"{args.minutes}-minute two-speaker programme with music, medians of {args.runs}")
         print(f"{'run':48s} {'seconds':>8s} {'x realtime':>11s} {'peak RSS MB':>12s}")
@@ -130,8 +136,10 @@ def main() -> None:
             print(f"{name:48s} {dt:8.2f} {secs / dt:11.1f} {rss:12.0f}")
         if "ffmpeg amix+sidechaincompress+2-pass loudnorm" in rows:
             p = rows["ffmpeg amix+sidechaincompress+2-pass loudnorm"][0]
-            for name in list(rows)[:2]:
-                print(f"speed-up vs ffmpeg, {name.split(' (')[0]} {name.split('(')[1][:-1]}: {p / rows[name][0]:.1f}x")
+            for name, runs in zip(list(rows)[:2], (cold, warm)):
+                per_round = statistics.median(q / t for q, t in zip(peer, runs))
+                print(f"speed-up vs ffmpeg, {name.split(' (')[0]} {name.split('(')[1][:-1]}: {p / rows[name][0]:.1f}x "
+                      f"(median of the rounds' own ratios: {per_round:.1f}x)")
 
 
 if __name__ == "__main__":

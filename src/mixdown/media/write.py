@@ -215,9 +215,13 @@ class AtomicWriter:
             self.abort()
 
     def __del__(self) -> None:  # an abandoned writer leaves nothing behind
-        with contextlib.suppress(Exception):
-            if not self._done:
-                self.abort()
+        # no module globals here: at interpreter exit they may already be gone
+        if getattr(self, "_done", True):
+            return
+        try:
+            self.abort()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 class AudioWriter(AtomicWriter):

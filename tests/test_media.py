@@ -404,9 +404,11 @@ def test_packed_wav_bytes_equal_libsndfile_writing_the_same_samples(tmp_path: Pa
     x = (rng.standard_normal((channels, 70_001)) * 0.3).astype(np.float32)
     lsb = np.float32(2.0**-23)
     edge = [1.5, -1.5, 1.0, -1.0, 1 - 2**-24, -(1 - 2**-24), 0.5 * lsb, 1.5 * lsb, -0.5 * lsb, -2.5 * lsb,
-            np.inf, -np.inf, 0.0, -0.0]
+            np.inf, -np.inf, 0.0, -0.0, np.nan]
     x[0, : len(edge)] = edge
-    codes = np.clip(np.rint(x.astype(np.float64) * 2**23), -(2**23), 2**23 - 1).astype(np.int32)
+    with np.errstate(invalid="ignore"):  # NaN is written as 0, as the numpy encoder (_encode) does
+        codes = np.clip(np.rint(x.astype(np.float64) * 2**23), -(2**23), 2**23 - 1).astype(np.int32)
+    codes[np.isnan(x)] = 0
     for fmt, subtype, ref in (("wav24", "PCM_24", codes << 8), ("wav32f", "FLOAT", x)):
         ours = tmp_path / f"ours_{fmt}.wav"
         with AudioWriter(ours, sample_rate=SR, channels=channels, format=fmt) as w:

@@ -11,6 +11,8 @@ files).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -33,10 +35,10 @@ def pcm24(x, out):  # pragma: no cover - compiled
                 v = 8388607
             elif q < -8388608.0:
                 v = -8388608
-            elif q == q:
-                v = np.int32(q)
-            else:
+            elif math.isnan(q):
                 v = 0
+            else:
+                v = np.int32(q)
             out[k] = v & 0xFF
             out[k + 1] = (v >> 8) & 0xFF
             out[k + 2] = (v >> 16) & 0xFF

@@ -220,7 +220,7 @@ class AtomicWriter:
             return
         try:
             self.abort()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - nothing to report to during garbage collection
             pass
 
 
@@ -350,7 +350,7 @@ class AudioWriter(AtomicWriter):
             _pack.pcm24(x, buf)
         else:
             _pack.interleave(x, buf.view(np.float32))
-        written = _snd.sf_write_raw(self._file._file, _ffi.from_buffer(buf), size)  # noqa: SLF001
+        written = _snd.sf_write_raw(self._file._file, _ffi.from_buffer(buf), size)
         if written != size:
             raise MediaError(f"cannot write the output (wrote {written} of {size} bytes: is the disk full?)",
                              file=self.path)
@@ -401,8 +401,8 @@ class AudioWriter(AtomicWriter):
             return
         from soundfile import _snd
 
-        err = _snd.sf_close(self._file._file)  # noqa: SLF001
-        self._file._file = None  # noqa: SLF001
+        err = _snd.sf_close(self._file._file)
+        self._file._file = None
         if err:
             raise MediaError(f"cannot finish the file (libsndfile error {err})", file=self.path)
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..deliver.targets import Target
 from ..errors import AnalysisError
+from ..media.scratch import ScratchAudio
 from ..render.engine import DEFAULT_BLOCK, MASTER_INPUT, Progress, Renderer
 from ..render.graph import check, stem_taps
 from ..render.sink import BackgroundSink
@@ -28,7 +29,14 @@ from .cleanup import CleanupParams, measure_cleanup, plan_cleanup, screen_cleanu
 from .decisions import Decision
 from .ducking import DuckParams, duck_decisions, duck_keyframes
 from .leveling import LevelingParams, _combine, level_dialogue
-from .loudness import GAIN_ID, LIMITER_ID, MasterParams, loudness_gain, master_chain, next_pass
+from .loudness import (
+    GAIN_ID,
+    LIMITER_ID,
+    MasterParams,
+    loudness_gain,
+    master_chain,
+    next_pass,
+)
 
 STEM_ROLES = ("dialogue", "music", "sfx", "ambience", "other")
 
@@ -255,9 +263,6 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
     out_dir = (output.parent if output is not None else Path.cwd()).resolve()
     protect = set(graph2.source_paths) | ({Path(s.file)} if s.file else set())
     with tempfile.TemporaryDirectory(prefix=".mixdown-", dir=out_dir) as tmpdir:
-        import soundfile as sf
-
-        pre_path = Path(tmpdir) / "premaster.wav"
         level = LevelMeter(graph2.sample_rate, graph2.channels, layout=s.layout)
         stem_writers: dict[str, AudioWriter] = {}
         if stems_dir is not None:
@@ -265,8 +270,7 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             for role in taps:
                 stem_writers[role] = AudioWriter(stems_dir / f"{role}.wav", sample_rate=graph2.sample_rate,
                                                  channels=graph2.channels, format="wav24", protect=protect)
-        pre = AudioWriter(pre_path, sample_rate=graph2.sample_rate, channels=graph2.channels, format="wav32f",
-                          sync=False)
+        pre = ScratchAudio(Path(tmpdir) / "premaster.f32", graph2.channels)
         try:
 
             def programme(pos: int, block: np.ndarray) -> int:
@@ -286,11 +290,11 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             with BackgroundSink(write, measure) as sink:
                 for pos, block, tap in r2.blocks(progress=progress):
                     sink.put(pos, block, tap)
-            pre.commit()
+            pre.finish()
             for w in stem_writers.values():
                 w.commit()
         except BaseException:
-            pre.abort()
+            pre.finish()
             for w in stem_writers.values():
                 w.abort()
             raise
@@ -304,21 +308,6 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
         ceiling = target.true_peak_dbtp - mp.margin_db
         in_lat = graph2.strips[MASTER].input_latency
 
-        def premaster_reader():
-            f = sf.SoundFile(pre_path, "r")
-
-            def read(pos: int, n: int) -> np.ndarray:
-                a = pos - in_lat
-                out = np.zeros((graph2.channels, n), dtype=np.float32)
-                lo = max(0, -a)
-                if lo < n:
-                    f.seek(a + lo)
-                    data = f.read(n - lo, dtype="float32", always_2d=True).T
-                    out[:, lo:lo + data.shape[1]] = data
-                return out
-
-            return f, read
-
         # pass 3: the master stage, repeated only if the limiter cost loudness or peaks slipped through
         t2 = time.perf_counter()
         result = AutoResult(session=s, decisions=decisions, analysis=analysis, output=output,
@@ -329,22 +318,23 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             s_final.master.chain = user_master + master_chain(gain, ceiling, mp)
             graph3 = check(s_final)
             meter = LoudnessMeter(graph3.sample_rate, graph3.channels, layout=s.layout)
-            f, read = premaster_reader()
+            reader = pre.reader()
+            renderer = Renderer(graph3, block_size=opts.block_size,
+                                premaster=lambda pos, n, r=reader: r.read(pos - in_lat, n))
             writer = None
             if output is not None:
                 writer = AudioWriter(output, sample_rate=graph3.sample_rate, channels=graph3.channels,
                                      format=format, protect=protect)
             try:
                 with BackgroundSink(meter.process, *([writer.write] if writer is not None else [])) as sink:
-                    for _, block, _ in Renderer(graph3, block_size=opts.block_size, premaster=read).blocks(
-                            progress=progress):
+                    for _, block, _ in renderer.blocks(progress=progress):
                         sink.put(block)
             except BaseException:
                 if writer is not None:
                     writer.abort()
                 raise
             finally:
-                f.close()
+                reader.close()
             limiter = graph3.strips[MASTER].chain[-1]
             res = meter.result()
             got_dlg = meter.integrated_over(speech)

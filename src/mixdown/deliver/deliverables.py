@@ -76,6 +76,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError, MixdownError, SessionError, TargetError
+from ..media.scratch import ScratchAudio
 from ..render.graph import stem_taps
 from ..session.model import LAYOUT_CHANNELS, MASTER, Deliverable, ProcessorSpec, Session
 from .formats import FORMATS, SUFFIXES, is_lossy, lossy_ceiling, resolve_format
@@ -203,65 +204,6 @@ class DeliveryReport:
 # ----------------------------------------------------------------------------- temp audio
 
 
-class _Raw:
-    """A temporary file of interleaved float32 frames: written once, read many times."""
-
-    def __init__(self, path: Path, channels: int) -> None:
-        self.path = path
-        self.channels = channels
-        self.frames = 0
-        self._fh: Any = open(path, "wb")
-
-    def write(self, block: np.ndarray) -> None:
-        if block.shape[1]:
-            self._fh.write(np.ascontiguousarray(block.T, dtype=np.float32).tobytes())
-            self.frames += block.shape[1]
-
-    def finish(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-    def reader(self) -> _RawReader:
-        self.finish()
-        return _RawReader(self)
-
-    def delete(self) -> None:
-        self.finish()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
-
-
-class _RawReader:
-    def __init__(self, raw: _Raw) -> None:
-        self.raw = raw
-        self._fh: Any = open(raw.path, "rb")
-        self._at = 0
-
-    def read(self, pos: int, n: int) -> np.ndarray:
-        """``(channels, n)`` from frame ``pos``; zeros outside the file."""
-        ch = self.raw.channels
-        out = np.zeros((n, ch), dtype=np.float32)
-        a = max(pos, 0)
-        b = min(pos + n, self.raw.frames)
-        if b > a:
-            if a != self._at:
-                self._fh.seek(a * ch * 4)
-            view = out[a - pos:b - pos]
-            self._fh.readinto(memoryview(view).cast("B"))
-            self._at = b
-        return np.ascontiguousarray(out.T)
-
-    def close(self) -> None:
-        self._fh.close()
-
-    def __enter__(self) -> _RawReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 # ----------------------------------------------------------------------------- plan
 
 
@@ -309,7 +251,7 @@ class _Stage:
     result: Any  # LoudnessResult
     dialogue_lufs: float | None
     reduction_db: float
-    raw: _Raw | None
+    raw: ScratchAudio | None
     capped: bool = False
     clipped_runs: int = 0
     clipped_samples: int = 0
@@ -476,19 +418,19 @@ class _Job:
         self.description = description
         self.time_reference = time_reference
         self.length = 0
-        self.mixpre: _Raw | None = None
+        self.mixpre: ScratchAudio | None = None
         self.pre: dict[int, tuple[float | None, float | None]] = {}
         self.speech: list[tuple[int, int]] | None = None
-        self.stems: dict[str, _Raw] = {}
+        self.stems: dict[str, ScratchAudio] = {}
         self.asis: list[ProcessorSpec] = []
         self.stages: dict[_Key, _Stage] = {}
         self.timing: dict[str, float] = {}
         self.progress = _Progress(progress, 1)
         self._n = 0
 
-    def tmp(self, name: str, channels: int) -> _Raw:
+    def tmp(self, name: str, channels: int) -> ScratchAudio:
         self._n += 1
-        return _Raw(self.work / f"{self._n:03d}-{name}.f32", channels)
+        return ScratchAudio(self.work / f"{self._n:03d}-{name}.f32", channels)
 
     # -- what is needed
 
@@ -524,7 +466,7 @@ class _Job:
             raise TargetError(f"{key.target.name}: the master stage cannot be built ({exc}); the mix is too quiet "
                               "or too loud for this target") from None
 
-    def run_chain(self, key: _Key, gain: float, ceiling: float, *, keep: bool) -> tuple[_Raw | None, Any, float | None, float, Any]:
+    def run_chain(self, key: _Key, gain: float, ceiling: float, *, keep: bool) -> tuple[ScratchAudio | None, Any, float | None, float, Any]:
         """Premaster -> layout -> chain; measured (true peak on); optionally kept in a temp file."""
         from ..analysis.loudness import LoudnessMeter
         from ..media.channels import map_channels

@@ -240,10 +240,6 @@ class AudioWriter(AtomicWriter):
         ``flac24``.
     protect : iterable of path
         Files that must not be overwritten (the inputs).
-    sync : bool, optional
-        Flush the file to disk (``fsync``) before it is moved into place, so a power
-        cut leaves the old file or the whole new one (default). A scratch file that
-        is deleted after use skips it: syncing a long float premaster cost a second.
 
     Notes
     -----
@@ -261,12 +257,10 @@ class AudioWriter(AtomicWriter):
         channels: int,
         format: str | None = None,  # noqa: A002 - the natural name
         protect: Iterable[str | os.PathLike[str]] = (),
-        sync: bool = True,
     ) -> None:
         import soundfile as sf
 
         self.path = Path(path)
-        self._sync = bool(sync)
         if format is None:
             format = _DEFAULT_BY_SUFFIX.get(self.path.suffix.lower())
             if format is None:
@@ -382,7 +376,8 @@ class AudioWriter(AtomicWriter):
         if self._done:
             raise ValueError("AudioWriter already committed or aborted")
         try:
-            self._close(sync=self._sync)
+            # soundfile syncs before closing: a power cut leaves the old file or all of the new one
+            self._file.close()
             if self._peak_stamp:
                 _clear_peak_timestamp(self._tmp)
         except BaseException:
@@ -391,20 +386,12 @@ class AudioWriter(AtomicWriter):
         return self._publish()
 
     def _close_handle(self) -> None:
-        self._close(sync=False)  # the file is being dropped
+        # the file is being dropped: closed without the sync soundfile's close() does
+        if not self._file.closed:
+            from soundfile import _snd
 
-    def _close(self, *, sync: bool) -> None:
-        if sync:
-            self._file.close()  # soundfile syncs before closing
-            return
-        if self._file.closed:
-            return
-        from soundfile import _snd
-
-        err = _snd.sf_close(self._file._file)
-        self._file._file = None
-        if err:
-            raise MediaError(f"cannot finish the file (libsndfile error {err})", file=self.path)
+            _snd.sf_close(self._file._file)
+            self._file._file = None
 
     def __enter__(self) -> "AudioWriter":
         return self

@@ -165,9 +165,7 @@ def compressor_gain(
     # logarithm is taken only from just under the knee's start (a 1e-6 dB margin
     # keeps every sample whose log could reach the knee): speech spends most of its
     # time there, and the results are the same bits as with every log taken.
-    knee_lo = np.power(10.0, (np.asarray(thr) - 0.5 * np.asarray(knee) - 1e-6) / scale)
-    if knee_lo.size > 1:
-        knee_lo = knee_lo[: lvl.shape[0]]
+    knee_lo = np.power(10.0, (thr - 0.5 * knee - 1e-6) / scale)  # thr, knee: 1 or n values (per_sample)
     loud = np.flatnonzero((lvl >= knee_lo) & (lvl > floor))
     ldb = np.full(lvl.shape[0], -300.0)
     ldb[loud] = scale * np.log10(lvl[loud])

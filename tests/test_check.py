@@ -23,7 +23,7 @@ from mixdown.deliver.check import (
     format_result,
     measure_media,
 )
-from mixdown.deliver.cli_commands import check_command
+from mixdown.cli.check import check_command
 from mixdown.deliver.encode import encode_array
 from mixdown.deliver.targets import get_target
 from mixdown.errors import MediaError

@@ -13,7 +13,7 @@ import soundfile as sf
 
 from mixdown.analysis.loudness import measure_array
 from mixdown.deliver.check import check_file
-from mixdown.deliver.cli_commands import deliver_video_after_auto
+from mixdown.deliver.video import deliver_video_after_auto
 from mixdown.deliver.deliverables import render_deliverables
 from mixdown.deliver.mux import mux_video
 from mixdown.deliver.targets import get_target

@@ -1,0 +1,5 @@
+"""``python -m mixdown.cli``."""
+
+from . import main
+
+main()

@@ -1,0 +1,168 @@
+"""``mixdown auto``: from raw tracks (or a session) to a delivery-ready mix in one command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from .app import app
+from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, open_session, progress
+
+ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
+
+
+def expand_role_flags(argv: list[str]) -> list[str]:
+    """Let ``--dialogue a.wav b.wav`` mean ``--dialogue a.wav --dialogue b.wav``."""
+    out: list[str] = []
+    flag = None
+    for arg in argv:
+        if arg in ROLE_FLAGS:
+            flag = arg
+            out.append(arg)
+            continue
+        if arg.startswith("-"):
+            flag = None
+            out.append(arg)
+            continue
+        if flag is not None and out and out[-1] != flag:
+            out.append(flag)
+        out.append(arg)
+    return out
+
+
+@app.command()
+def auto(
+    session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
+    media_root: Optional[Path] = typer.Option(None, "--media-root", help="where a timeline's media live"),
+    dialogue: list[str] = typer.Option([], "--dialogue", help="dialogue file(s); file@time places it on the timeline"),
+    music: list[str] = typer.Option([], "--music", help="music file(s)"),
+    sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),
+    ambience: list[str] = typer.Option([], "--ambience", help="ambience file(s)"),
+    video: Optional[Path] = typer.Option(None, "--video", help="video whose audio is the dialogue when no --dialogue is given"),
+    target: Optional[str] = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
+    lufs: Optional[float] = typer.Option(None, "--lufs", help="custom target loudness, LUFS"),
+    true_peak: Optional[float] = typer.Option(None, "--true-peak", help="custom true-peak ceiling, dBTP"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="mix file (.wav or .flac)"),
+    format: Optional[str] = typer.Option(None, "--format", help="wav24 | wav16 | wav32f | flac (default from -o)"),
+    stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one 24-bit WAV per role"),
+    save_session: Optional[Path] = typer.Option(None, "--save-session", help="write the decided session here"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary and decision list as JSON"),
+    duck_depth: Optional[float] = typer.Option(None, "--duck-depth", help="fixed duck depth, dB (default: from --duck-under)"),
+    duck_under: float = typer.Option(18.0, "--duck-under", help="music sits this many LU under the dialogue while people speak"),
+    duck_roles: str = typer.Option("music,ambience", "--duck-roles", help="roles that duck under speech"),
+    duck_mode: str = typer.Option("keyframes", "--duck-mode", help="keyframes | sidechain"),
+    attack: float = typer.Option(0.3, "--attack", help="duck fade-down, s"),
+    release: float = typer.Option(0.8, "--release", help="duck fade-up, s"),
+    lookahead: float = typer.Option(0.35, "--lookahead", help="the fade down starts this long before speech, s"),
+    hold: float = typer.Option(1.5, "--hold", help="pauses shorter than this keep the music down, s"),
+    min_duck: float = typer.Option(0.6, "--min-duck", help="shortest duck, s"),
+    no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
+    dialogue_level: float = typer.Option(-23.0, "--dialogue-level", help="dialogue level before the master stage, LUFS"),
+    music_lu: float = typer.Option(-6.0, "--music-lu", help="music against dialogue between speech, LU"),
+    sfx_lu: float = typer.Option(-5.0, "--sfx-lu", help="effects against dialogue, LU"),
+    ambience_lu: float = typer.Option(-18.0, "--ambience-lu", help="ambience against dialogue, LU"),
+    max_limiting: float = typer.Option(6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target, dB"),
+    vad: str = typer.Option("silero", "--vad", help="speech detector: silero | energy"),
+    cleanup: str = typer.Option("screen", "--cleanup", help="screen (measure noisy dialogue only) | full | off"),
+    report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
+    sample_rate: int = typer.Option(48000, "--sample-rate", help="session rate when building from files, Hz"),
+) -> None:
+    """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
+    from ..auto.balance import BalanceParams
+    from ..auto.build import session_from_files
+    from ..auto.ducking import DuckParams
+    from ..auto.leveling import LevelingParams
+    from ..auto.loudness import MasterParams
+    from ..auto.run import AutoOptions, run_auto
+    from ..deliver.targets import get_target
+    from ..session import save_session as write_session
+
+    tgt = get_target(target, lufs=lufs, true_peak=true_peak)
+    if output is None and stems is None and save_session is None:
+        fail("nothing to write: give -o OUT (and/or --stems DIR, --save-session S.yaml)")
+    fmt = format
+    video_out = output is not None and output.suffix.lower() in VIDEO_SUFFIXES
+    if video_out and video is None:
+        fail(f"-o {output}: writing a video needs --video SOURCE (whose picture is copied)")
+    if output is not None and not video_out:
+        ext = output.suffix.lower()
+        if ext not in (".wav", ".flac"):
+            fail(f"-o {output}: the mix is written as .wav or .flac, or into a video (.mp4 .mov .mkv .m4v .webm)")
+        fmt = fmt or ("flac" if ext == ".flac" else "wav24")
+    if fmt is not None and fmt not in FORMATS:
+        fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if duck_mode not in ("keyframes", "sidechain"):
+        fail("--duck-mode must be keyframes or sidechain")
+    if vad not in ("silero", "energy"):
+        fail("--vad must be silero or energy")
+    if cleanup not in ("screen", "full", "off"):
+        fail("--cleanup must be screen, full or off")
+    roles = tuple(r.strip() for r in duck_roles.split(",") if r.strip())
+    for r in roles:
+        if r not in ("music", "sfx", "ambience", "other", "dialogue"):
+            fail(f"--duck-roles: unknown role {r!r}")
+    if session is not None:
+        if dialogue or music or sfx or ambience or (video and not video_out):
+            fail("give either a SESSION or files (--dialogue/--music/--sfx/--ambience/--video), not both")
+        s = open_session(session, media_root=media_root)
+    else:
+        dlg = list(dialogue)
+        if not dlg and video is not None:
+            dlg = [str(video)]
+        s = session_from_files(dialogue=dlg, music=music, sfx=sfx, ambience=ambience, sample_rate=sample_rate)
+    opts = AutoOptions(
+        target=tgt,
+        duck=DuckParams(depth_db=duck_depth, under_lu=duck_under, attack_s=attack, release_s=release,
+                        lookahead_s=lookahead, hold_s=hold, min_duck_s=min_duck),
+        duck_roles=roles, duck_under_lu={"music": duck_under, "ambience": duck_under + 6},
+        duck_mode=duck_mode,
+        leveling=LevelingParams(reference_lufs=dialogue_level), level=not no_level,
+        balance=BalanceParams(relative_lu={"music": music_lu, "sfx": sfx_lu, "ambience": ambience_lu, "other": None}),
+        master=MasterParams(max_limiting_db=max_limiting),
+        vad_method=vad, cleanup_mode=cleanup,
+    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix=".mixdown-", dir=(output.parent if output else Path.cwd())) as tmp:
+        mix_path = Path(tmp) / "mix.wav" if video_out else output
+        with progress("mixing", not as_json) as bar:
+            res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
+                           stems_dir=stems, progress=callback(bar))
+        summary = res.to_json(tgt)
+        if video_out:
+            from ..deliver.video import deliver_video_after_auto
+
+            vrep = deliver_video_after_auto(mix_path, video, output, target=tgt,
+                                            speech=res.analysis.all_speech if tgt.gating == "dialogue" else None)
+            summary["output"] = str(output)
+            summary["video"] = vrep.to_json() if hasattr(vrep, "to_json") else str(vrep)
+            if not getattr(vrep, "compliant", True):
+                res.compliant = False
+                res.problems += list(getattr(vrep, "problems", []) or ["the video's audio misses the target"])
+    if save_session is not None:
+        write_session(res.session, save_session)
+        summary["session"] = str(save_session)
+    if report is not None:
+        from ..report import build_report
+
+        build_report(res.session, mix=output, decisions=res.decisions, analysis=res.analysis, target=tgt).write(
+            report, protect=[p for p in (session,) if p is not None])
+        summary["report"] = str(report)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        m = res.measured
+        typer.echo(f"wrote {output}: {num(m.integrated_lufs, '{:.2f}')} LUFS integrated"
+                   f"{' (dialogue-gated ' + num(res.dialogue_gated_lufs, '{:.2f}') + ')' if tgt.gating == 'dialogue' else ''}, "
+                   f"true peak {num(m.true_peak_dbtp, '{:.2f}')} dBTP, LRA {num(m.loudness_range_lu)} LU "
+                   f"(target {tgt.name}: {tgt.integrated_lufs:g} LUFS, {tgt.true_peak_dbtp:g} dBTP)")
+        for role, path in res.stems.items():
+            typer.echo(f"stem {role}: {path}")
+        typer.echo(f"{len(res.decisions)} decisions; --json lists them")
+    for p in res.problems:
+        typer.echo(f"mixdown: warning: {p}", err=True)
+    if not res.compliant:
+        raise typer.Exit(3)

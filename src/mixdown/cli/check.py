@@ -1,0 +1,62 @@
+"""``mixdown check``: files against a delivery spec."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .app import app
+from .common import echo_error
+
+
+@app.command("check")
+def check_command(
+    files: list[Path] = typer.Argument(..., help="audio or video files (anything FFmpeg reads)"),
+    target: str | None = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
+    lufs: float | None = typer.Option(None, "--lufs", help="custom target loudness, LUFS"),
+    true_peak: float | None = typer.Option(None, "--true-peak", help="custom true-peak ceiling, dBTP"),
+    tolerance: float | None = typer.Option(None, "--tolerance", help="allowed loudness deviation, ± LU"),
+    stream: int | None = typer.Option(None, "--stream", help="audio stream to check (default: the first)"),
+    max_silence: float = typer.Option(5.0, "--max-silence", help="longest silence at head or tail, s (negative: not checked)"),
+    vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
+) -> None:
+    """Check files against a delivery spec: loudness, true peak, LRA, clipping, silence.
+
+    Exit 0 when every file passes every requirement, 3 when any fails, 2 when a file
+    cannot be read.
+    """
+    from ..errors import MixdownError
+    from ..deliver.check import check_file, format_result
+    from ..deliver.targets import get_target
+
+    if vad not in ("silero", "energy"):
+        echo_error("--vad must be silero or energy")
+        raise typer.Exit(2)
+    try:
+        tgt = get_target(target, lufs=lufs, true_peak=true_peak, tolerance=tolerance)
+    except MixdownError as exc:
+        echo_error(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    results: list[dict[str, Any]] = []
+    unreadable = failed = False
+    for f in files:
+        try:
+            res = check_file(f, tgt, stream=stream, vad_method=vad,
+                             max_silence_s=None if max_silence < 0 else max_silence)
+        except MixdownError as exc:
+            unreadable = True
+            results.append({"file": str(f), "passed": False, "error": str(exc)})
+            if not as_json:
+                echo_error(str(exc))
+            continue
+        failed |= not res.passed
+        results.append(res.to_json())
+        if not as_json:
+            typer.echo(format_result(res))
+    if as_json:
+        typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+    raise typer.Exit(2 if unreadable else 3 if failed else 0)

@@ -1,0 +1,77 @@
+"""What every command shares: one-line errors, progress bars, number formatting, opening a session.
+
+Library modules are imported inside the functions that use them, so that
+``mixdown --help`` does not pay for numpy, scipy, PyAV or numba.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Optional
+
+import typer
+
+FORMATS = ("wav24", "wav16", "wav32f", "flac")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v", ".webm")
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``mixdown: error: message`` on stderr and exit with ``code``."""
+    typer.echo(f"mixdown: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def progress(label: str, enabled: bool) -> Any:
+    """A rich progress bar on stderr (hidden when not a terminal or when JSON is asked for)."""
+    from contextlib import nullcontext
+
+    if not enabled or not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+    return Progress(f"[bold]{label}", BarColumn(), "{task.percentage:>5.1f}%", TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)
+
+
+def callback(bar: Any) -> Any:
+    """A ``progress(done, total)`` callable that drives ``bar`` (None without a bar)."""
+    if bar is None:
+        return None
+    task = bar.add_task("render", total=1)
+
+    def cb(done: int, total: int) -> None:
+        bar.update(task, total=max(total, 1), completed=done)
+
+    return cb
+
+
+def num(x: float | None, fmt: str = "{:.1f}") -> str:
+    """A number for a table or a sentence; an em dash when undefined."""
+    return "—" if x is None else fmt.format(x)
+
+
+def measure_keys(file: str, res: Any) -> dict[str, Any]:
+    """The keys of ``measure --json`` for one file."""
+    data = {"file": file}
+    data.update(res.to_json())
+    return data
+
+
+def open_session(path: Path, *, media_root: Optional[Path]) -> Any:
+    """A session file, or an editor timeline imported on the fly (its import notes on stderr)."""
+    from ..interchange import open_session as _open
+
+    s, report = _open(path, media_root=media_root)
+    if report is not None:
+        for item in report.items:
+            if item.severity in ("dropped", "approximated", "warning"):
+                where = f" ({item.where})" if item.where else ""
+                typer.echo(f"mixdown: note: {item.severity} {item.what}{where}: {item.detail}", err=True)
+    return s
+
+
+def echo_error(message: str) -> None:
+    """``mixdown: error: message`` on stderr, without exiting."""
+    typer.echo(f"mixdown: error: {message}", err=True)

@@ -1,0 +1,94 @@
+"""``mixdown deliver``: every deliverable a session lists, from one render."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from .app import app
+from .common import echo_error
+
+
+@app.command("deliver")
+def deliver_command(
+    session: Path = typer.Argument(..., help="session file listing its deliverables"),
+    block_size: int = typer.Option(16384, "--block-size", help="frames per block (memory, not output, depends on it)"),
+    vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
+    as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
+) -> None:
+    """Render a session once and write every deliverable it lists (mix files, stems, M&E, video).
+
+    Exit 0 when every deliverable meets its target, 3 when one misses it (the files
+    are written and the report says why), 2 for a bad session or unreadable media.
+    """
+    from ..session import load_session
+
+    if block_size < 1:
+        echo_error("--block-size must be a positive number of frames")
+        raise typer.Exit(2)
+    s = load_session(session)
+    report = run_deliverables(s, block_size=block_size, vad_method=vad, show_progress=not as_json)
+    print_report(report, as_json=as_json)
+    raise typer.Exit(0 if report.compliant else 3)
+
+
+def run_deliverables(session: Any, *, block_size: int = 16384, vad_method: str = "silero",
+                     show_progress: bool = True) -> Any:
+    """``render_deliverables`` with a progress bar on a terminal (for ``render``/``deliver``)."""
+    from ..deliver.deliverables import render_deliverables
+
+    bar_ctx = _progress_bar(show_progress)
+    with bar_ctx as bar:
+        if bar is None:
+            return render_deliverables(session, block_size=block_size, vad_method=vad_method)
+        task = bar.add_task("deliver", total=1)
+
+        def cb(done: int, total: int) -> None:
+            bar.update(task, total=max(total, 1), completed=done)
+
+        return render_deliverables(session, progress=cb, block_size=block_size, vad_method=vad_method)
+
+
+def print_report(report: Any, *, as_json: bool) -> None:
+    """Print a :class:`~mixdown.deliver.deliverables.DeliveryReport` (text or JSON); warnings on stderr."""
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for o in report.outputs:
+            m = o.measured or {}
+            verdict = {True: "ok", False: "FAIL", None: "--"}[o.compliant]
+            if o.kind in ("stems", "me"):
+                typer.echo(f"{verdict:<4} {o.kind:<5} {o.path} ({len(o.files)} file(s), {o.format}, "
+                           f"gain {o.gain_db:+.2f} dB)")
+                continue
+            lufs = m.get("dialogue_gated_lufs") if (o.requirements and o.requirements[0]["name"] == "dialogue_loudness") \
+                else m.get("integrated_lufs")
+            tp = m.get("true_peak_dbtp")
+            typer.echo(f"{verdict:<4} {o.kind:<5} {o.path} ({o.format}, {o.layout}"
+                       f"{', ' + o.target if o.target else ''}): "
+                       f"{'—' if lufs is None else f'{lufs:.2f}'} LUFS, {'—' if tp is None else f'{tp:.2f}'} dBTP"
+                       f"{'' if o.encodes <= 1 else f', encoded {o.encodes}x'}")
+        typer.echo(f"{len(report.outputs)} deliverable(s) in {report.timing.get('total', 0):.1f} s "
+                   f"(one render: {report.timing.get('render', 0):.1f} s)")
+    for o in report.outputs:
+        for n in o.notes:
+            if not as_json and ("encoded again" in n or "cut" in n or "padded" in n):
+                typer.echo(f"mixdown: note: {o.path}: {n}", err=True)
+    for p in report.problems:
+        typer.echo(f"mixdown: warning: {p}", err=True)
+
+
+def _progress_bar(enabled: bool) -> Any:
+    from contextlib import nullcontext
+
+    if not enabled or not sys.stderr.isatty():
+        return nullcontext(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TimeRemainingColumn
+
+    return Progress("[bold]delivering", BarColumn(), "{task.percentage:>5.1f}%", TimeRemainingColumn(),
+                    console=Console(stderr=True), transient=True)

@@ -155,6 +155,17 @@ CHAIN = [
 ]
 
 
+FX_CHAIN = [
+    ProcessorSpec(type="delay", time_ms=30.0, feedback=0.4, mix=0.5,
+                  automation={"time_ms": [Keyframe(t=0.05, v=30.0), Keyframe(t=0.3, v=80.0)]}),
+    ProcessorSpec(type="dehum", harmonics=4, q=20.0,
+                  automation={"freq_hz": [Keyframe(t=0.1, v=50.0, interp="hold"), Keyframe(t=0.2, v=60.0)]}),
+    ProcessorSpec(type="deesser", threshold_db=-40.0,
+                  automation={"freq_hz": [Keyframe(t=0.0, v=4000.0, interp="exp"), Keyframe(t=0.4, v=9000.0)],
+                              "q": [Keyframe(t=0.15, v=1.0), Keyframe(t=0.25, v=3.0)]}),
+]
+
+
 def rich_session(tmp):
     return session(tmp, [
         Track(name="v", role="dialogue", clips=[Clip(source="mono.wav", duration=0.45, fade_in=0.01, fade_out=0.02)],
@@ -164,7 +175,11 @@ def rich_session(tmp):
               chain=[ProcessorSpec(type="compressor", sidechain="v", threshold_db=-40, ratio=8)],
               automation={"gain_db": [Keyframe(t=0.1, v=0, interp="exp"), Keyframe(t=0.2, v=-20, interp="hold"),
                                       Keyframe(t=0.35, v=0)]}),
-    ], buses=[Bus(name="dx", chain=[ProcessorSpec(type="limiter", ceiling_db=-6.0)])],
+        # parameters that became automatable: a moving delay time, a moving de-esser band and hum notch
+        Track(name="fx", role="sfx", clips=[Clip(source="stereo.wav", start=0.02, duration=0.4)], chain=FX_CHAIN),
+    ], buses=[Bus(name="dx", chain=[ProcessorSpec(
+        type="limiter", ceiling_db=-6.0,
+        automation={"ceiling_db": [Keyframe(t=0.1, v=-6.0, interp="hold"), Keyframe(t=0.2001, v=-12.0)]})])],
         master={"chain": [ProcessorSpec(type="limiter", ceiling_db=-1.0, true_peak=True)]})
 
 

@@ -137,14 +137,14 @@ def _denoise_params() -> dict[str, Param]:
     from ..analysis.spectrum import THIRD_OCTAVE_HZ
 
     params: dict[str, Param] = {
-        "amount_db": Param(12.0, 0.0, 60.0, "dB", doc="largest reduction of the noise, dB"),
-        "threshold_db": Param(6.0, 0.0, 30.0, "dB",
+        "amount_db": Param(12.0, 0.0, 60.0, "dB", doc="largest reduction of the noise, dB", rate="frame"),
+        "threshold_db": Param(6.0, 0.0, 30.0, "dB", rate="frame",
                               doc="components this far above the noise profile pass untouched, dB"),
-        "release_ms": Param(80.0, 0.0, 1000.0, "ms", automatable=False,
+        "release_ms": Param(80.0, 0.0, 1000.0, "ms", rate="frame",
                             doc="time constant of the gain closing after a sound ends, ms"),
     }
     for name, fc in zip(PROFILE_PARAMS, THIRD_OCTAVE_HZ):
-        params[name] = Param(PROFILE_FLOOR_DB, PROFILE_FLOOR_DB, 0.0, "dB", automatable=False,
+        params[name] = Param(PROFILE_FLOOR_DB, PROFILE_FLOOR_DB, 0.0, "dB", rate="frame",
                              doc=f"noise profile: level of the third-octave band at {fc:.0f} Hz, dB re FS^2")
     return params
 
@@ -172,6 +172,8 @@ class Denoise(Processor):
     -----
     With every band at -160 dB (the default) nothing is removed. Channels share one
     gain (computed from their mean power), so a stereo image does not wander.
+    Every parameter, the profile too (a room whose noise changes), can be
+    automated; each STFT frame takes the values at its centre sample.
     Latency: ``nfft + 2 * hop`` samples with ``nfft`` from
     :func:`mixdown.analysis.spectrum.frame_size` (2048 at 44.1/48 kHz, 512 at 16 kHz)
     and ``hop = nfft / 4``.
@@ -179,13 +181,14 @@ class Denoise(Processor):
 
     kind = "denoise"
     PARAMS = _denoise_params()
+    FRAME_RATE = "one STFT hop, nfft/4 samples (512 at 44.1/48 kHz, 128 at 16 kHz); value at the frame's centre"
 
     def profile_db(self) -> np.ndarray:
         """The 30 band levels of the profile, dB."""
         return np.array([self.params[n] for n in PROFILE_PARAMS], dtype=np.float64)
 
     def _prepare(self) -> None:
-        from ..analysis.spectrum import band_levels_to_psd, frame_size, hann_periodic
+        from ..analysis.spectrum import frame_size, hann_periodic
 
         fs = self.sample_rate
         self.nfft = frame_size(fs)
@@ -193,13 +196,63 @@ class Denoise(Processor):
         self._win = np.sqrt(hann_periodic(self.nfft))
         # sqrt-Hann analysis x synthesis = Hann, whose shifts by nfft/4 sum to 2
         self._norm = 1.0 / float(np.sum(hann_periodic(self.nfft)[:: self.hop]))
-        freqs = np.fft.rfftfreq(self.nfft, 1.0 / fs)
-        psd = band_levels_to_psd(self.profile_db(), freqs)
-        if self.profile_db().max() <= PROFILE_FLOOR_DB:
+        self._freqs = np.fft.rfftfreq(self.nfft, 1.0 / fs)
+        self._noise = self._noise_power(self.profile_db())
+        self._bins = self._freqs.shape[0]
+        self._noise_cache: dict[bytes, np.ndarray] = {}
+
+    def _noise_power(self, levels_db: np.ndarray) -> np.ndarray:
+        """Expected |X_k|^2 per bin of a windowed frame of noise with this profile (30 band levels, dB)."""
+        from ..analysis.spectrum import band_levels_to_psd
+
+        psd = band_levels_to_psd(levels_db, self._freqs)
+        if levels_db.max() <= PROFILE_FLOOR_DB:
             psd[:] = 0.0
-        # expected |X_k|^2 of a windowed frame of noise with this one-sided PSD
-        self._noise = np.maximum(psd * fs * float(np.sum(self._win**2)) / 2.0, 1e-30)
-        self._bins = freqs.shape[0]
+        return np.maximum(psd * self.sample_rate * float(np.sum(self._win**2)) / 2.0, 1e-30)
+
+    def _noise_at(self, centres: np.ndarray) -> np.ndarray:
+        """The noise power per bin for frames centred at ``centres``: (bins,) or, automated, (frames, bins)."""
+        auto = [k for k in PROFILE_PARAMS if k in self.envelopes]
+        if not auto:
+            return self._noise
+        levels = np.tile(self.profile_db(), (centres.shape[0], 1))
+        for k in auto:
+            levels[:, PROFILE_PARAMS.index(k)] = _envelope_per_frame(self, k, centres)
+        rows = []
+        for row in levels:
+            key = row.tobytes()
+            noise = self._noise_cache.get(key)
+            if noise is None:
+                if len(self._noise_cache) > 64:
+                    self._noise_cache.clear()
+                noise = self._noise_cache[key] = self._noise_power(row)
+            rows.append(noise)
+        return np.stack(rows)
+
+    def _release(self, g_db: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Limit how fast the gain (frames, bins; dB) closes: no faster than ``release_ms``, per frame."""
+        h = self.hop
+        if "release_ms" not in self.envelopes:
+            rel = float(self.params["release_ms"])
+            if rel <= 0.0:
+                return g_db
+            # g[t] = max(raw[t], g[t-1] - delta) = cummax(raw[i] + delta i) - delta t
+            delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rel / 1000.0)
+            idx = np.arange(-1, g_db.shape[0], dtype=np.float64)[:, None] * delta
+            b = np.concatenate([self._g_prev[None, :], g_db], axis=0) + idx
+            return np.maximum.accumulate(b, axis=0)[1:] - idx[1:]
+        # an automated release: the recursion itself, frame by frame (delta differs per frame)
+        rel = np.asarray(_envelope_per_frame(self, "release_ms", centres))
+        out = np.empty_like(g_db)
+        g = self._g_prev
+        for t in range(g_db.shape[0]):
+            if rel[t] > 0.0:
+                delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rel[t] / 1000.0)
+                g = np.maximum(g_db[t], g - delta)
+            else:
+                g = g_db[t]
+            out[t] = g
+        return out
 
     @property
     def latency(self) -> int:
@@ -274,24 +327,19 @@ class Denoise(Processor):
         k = _TIME_KERNEL
         ps = k[0] * pf[0:count] + k[1] * pf[1 : count + 1] + k[2] * pf[2 : count + 2] \
             + k[3] * pf[3 : count + 3] + k[4] * pf[4 : count + 4]
-        starts = (j_first_new - _LOOK + np.arange(count)) * h
-        amount = _envelope_per_frame(self, "amount_db", starts)
-        thr = _envelope_per_frame(self, "threshold_db", starts)
+        # the frames applied now, by their centre samples (where automation is read)
+        centres = (j_first_new - _LOOK + np.arange(count)) * h + n // 2
+        amount = _envelope_per_frame(self, "amount_db", centres)
+        thr = _envelope_per_frame(self, "threshold_db", centres)
         amount = np.reshape(amount, (-1, 1)) if np.ndim(amount) else amount
         thr = np.reshape(thr, (-1, 1)) if np.ndim(thr) else thr
         with np.errstate(divide="ignore"):
-            snr_db = 10.0 * np.log10(np.maximum(ps, 1e-300) / self._noise)
+            snr_db = 10.0 * np.log10(np.maximum(ps, 1e-300) / self._noise_at(centres))
         openness = np.clip((snr_db - thr + _KNEE_DB) / _KNEE_DB, 0.0, 1.0)
         floor = np.power(10.0, -np.asarray(amount) / 20.0)
         g_db = 20.0 * np.log10(floor + (1.0 - floor) * openness)
-        # release: the gain falls no faster than exp(-t / release), i.e. delta dB per frame,
-        # g[t] = max(raw[t], g[t-1] - delta) = cummax(raw[i] + delta i) - delta t
-        rel = float(self.params["release_ms"])
-        if rel > 0.0:
-            delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rel / 1000.0)
-            idx = np.arange(-1, count, dtype=np.float64)[:, None] * delta
-            b = np.concatenate([self._g_prev[None, :], g_db], axis=0) + idx
-            g_db = np.maximum.accumulate(b, axis=0)[1:] - idx[1:]
+        # release: the gain falls no faster than exp(-t / release), i.e. delta dB per frame
+        g_db = self._release(g_db, centres)
         self._g_prev = g_db[-1].copy()
         self.max_reduction_db = max(self.max_reduction_db, float(-g_db.min()))
         gains = np.power(10.0, g_db / 20.0)
@@ -346,16 +394,21 @@ class Dehum(Processor):
 
     Notes
     -----
-    Latency 0. Not automatable (moving notch frequencies would ring).
+    Latency 0. ``freq_hz`` and ``q`` can be automated (a generator whose speed
+    drifts): the notches move per control segment, and the harmonics kept are
+    those below 0.95 x Nyquist at the highest automated frequency. ``harmonics``
+    cannot (it is the number of filters).
     """
 
     kind = "dehum"
     PARAMS = {
-        "freq_hz": Param(50.0, 20.0, 1000.0, "Hz", automatable=False, doc="hum fundamental, Hz (measured)"),
+        "freq_hz": Param(50.0, 20.0, 1000.0, "Hz", doc="hum fundamental, Hz (measured)", rate="control"),
         "harmonics": Param(8.0, 1.0, 64.0, "", automatable=False,
-                           doc="number of notches: the fundamental and its overtones"),
-        "q": Param(40.0, 2.0, 200.0, "", automatable=False, doc="quality of each notch (centre / bandwidth)"),
+                           doc="number of notches: the fundamental and its overtones",
+                           fixed="it is the number of filters"),
+        "q": Param(40.0, 2.0, 200.0, "", doc="quality of each notch (centre / bandwidth)", rate="control"),
     }
+    _COEF = ("freq_hz", "q")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -364,30 +417,74 @@ class Dehum(Processor):
             raise ValueError(f"dehum.harmonics must be a whole number, not {h:g}")
 
     def notch_frequencies(self) -> list[float]:
-        """Frequencies notched at the prepared sample rate, Hz."""
+        """Frequencies notched at the prepared sample rate (at ``freq_hz``), Hz."""
         f0 = float(self.params["freq_hz"])
+        return [k * f0 for k in self._orders(f0)]
+
+    def _orders(self, f_max: float) -> list[int]:
         lim = 0.95 * self.sample_rate / 2.0
-        return [k * f0 for k in range(1, int(self.params["harmonics"]) + 1) if k * f0 < lim]
+        return [k for k in range(1, int(self.params["harmonics"]) + 1) if k * f_max < lim]
+
+    @property
+    def _moving(self) -> bool:
+        return any(k in self.envelopes for k in self._COEF)
 
     def _prepare(self) -> None:
-        f0 = float(self.params["freq_hz"])
+        f0 = envelope_extremes(self, "freq_hz")[1]
         if f0 >= 0.95 * self.sample_rate / 2.0:
             raise SessionError(f"dehum.freq_hz = {f0:g} Hz is not below the Nyquist frequency of a "
                                f"{self.sample_rate} Hz stream")
-        freqs = self.notch_frequencies()
-        self._sos = rbj_biquad("notch", self.sample_rate, np.array(freqs), 0.0, float(self.params["q"]))
+        if self._moving:
+            from . import _kernels
+
+            self._k = _kernels
+            self._ks = np.array(self._orders(f0), dtype=np.float64)
+            nsec = self._ks.shape[0]
+        else:
+            self._sos = rbj_biquad("notch", self.sample_rate, np.array(self.notch_frequencies()), 0.0,
+                                   float(self.params["q"]))
+            nsec = self._sos.shape[0]
+        self._nsec = nsec
 
     def _reset(self) -> None:
-        self._zi = np.zeros((self._sos.shape[0], self.channels, 2), dtype=np.float64)
+        self._zi = np.zeros((self._nsec, self.channels, 2), dtype=np.float64)
 
     def _process(self, block: np.ndarray, position: int) -> np.ndarray:
         check_block(self, block)
-        if block.shape[1] == 0:
+        n = block.shape[1]
+        if n == 0:
             return np.zeros((self.channels, 0), dtype=np.float32)
+        if self._moving:
+            return _time_varying(self, block, position, self._design)
         import scipy.signal as sig  # lazy: importing scipy.signal costs seconds
 
         y, self._zi = sig.sosfilt(self._sos, block, axis=-1, zi=self._zi)
         return y.astype(np.float32)
+
+    def _design(self, vals: dict[str, Any]) -> np.ndarray:
+        f = np.asarray(vals["freq_hz"], dtype=np.float64)[..., None] * self._ks
+        q = np.asarray(vals["q"], dtype=np.float64)[..., None]
+        return rbj_biquad("notch", self.sample_rate, f, 0.0, q)
+
+
+def _time_varying(proc: Any, block: np.ndarray, position: int, design: Any, dtype: Any = np.float32) -> np.ndarray:
+    """Run ``block`` through ``proc``'s biquad cascade, coefficients from ``design`` per control segment.
+
+    ``design(values)`` gives (..., sections, 6) for the values of ``proc._COEF``
+    (floats, or arrays of one value per segment); the state is ``proc._zi``. The
+    result has ``dtype`` (float32, or float64 for a band that is processed further).
+    """
+    n = block.shape[1]
+    bounds, vals = proc.control_plan(proc._COEF, position, n)
+    x = np.ascontiguousarray(block, dtype=np.float32)
+    out = np.empty(x.shape, dtype=dtype)
+    sos = design(vals)
+    if bounds is None:
+        proc._k.sos_run(x, np.ascontiguousarray(sos), proc._zi, out, 0, n)
+    else:
+        sos = np.ascontiguousarray(np.broadcast_to(sos, (len(bounds) - 1,) + sos.shape[-2:]), dtype=np.float64)
+        proc._k.sos_time_varying(x, sos, bounds, proc._zi, out)
+    return out
 
 
 # --------------------------------------------------------------------------- declick
@@ -460,9 +557,11 @@ class Declick(Processor):
     ----------
     threshold : float
         Residual outlier threshold, in robust standard deviations (lower finds
-        more, and touches more speech).
+        more, and touches more speech); automated, it applies per sample of the
+        residual.
     max_click_ms : float
-        Longest click repaired, ms.
+        Longest click repaired, ms; automated, each click is judged by the value
+        at its start (the lookahead, hence the latency, is set by the largest value).
 
     Attributes
     ----------
@@ -475,15 +574,20 @@ class Declick(Processor):
     kind = "declick"
     PARAMS = {
         "threshold": Param(8.0, 3.0, 50.0, "", doc="outlier threshold, robust standard deviations of the residual"),
-        "max_click_ms": Param(2.0, 0.1, 10.0, "ms", automatable=False, doc="longest click repaired, ms"),
+        "max_click_ms": Param(2.0, 0.1, 10.0, "ms", doc="longest click repaired, ms (judged at the click's start)"),
     }
     _MARGIN = 2
+
+    def _gap(self, ms: float | np.ndarray) -> Any:
+        """Longest click in samples for ``max_click_ms`` values."""
+        return np.maximum(1, np.round(np.asarray(ms) * self.sample_rate / 1000.0)).astype(np.int64)
 
     def _prepare(self) -> None:
         fs = self.sample_rate
         self.order = int(min(40, max(16, round(fs / 1500))))
         self.frame = int(round(fs * 0.02))
-        self.max_gap = max(1, int(round(self.params["max_click_ms"] * fs / 1000.0)))
+        # the largest value sets the lookahead, so the latency does not move
+        self.max_gap = max(1, int(round(envelope_extremes(self, "max_click_ms")[1] * fs / 1000.0)))
         p = self.order
         # lookahead: a click starting at the frame's end, its longest extent plus the P samples of
         # outliers its end leaves in the residual, and P samples after it (predictor, interpolation)
@@ -495,7 +599,7 @@ class Declick(Processor):
         if not self._prepared:
             fs = self.sample_rate or 48000
             p = int(min(40, max(16, round(fs / 1500))))
-            g = max(1, int(round(self.params["max_click_ms"] * fs / 1000.0)))
+            g = max(1, int(round(envelope_extremes(self, "max_click_ms")[1] * fs / 1000.0)))
             return int(round(fs * 0.02)) + g + 3 * p + 3 * self._MARGIN
         return self.frame + self.look + self._MARGIN
 
@@ -573,9 +677,14 @@ class Declick(Processor):
         e_b = np.fft.irfft(spec_x * np.fft.rfft(h[:, ::-1], nfft, axis=1), nfft, axis=1)[:, 2 * p : 2 * p + n_res]
         # robust scale of each frame's residual (its own samples only)
         sigma = 1.4826 * np.median(np.abs(e_f[:, p : p + f]), axis=1, keepdims=True)
+        env = self.envelopes.get("threshold")
+        if env is None:
+            level: Any = self.params["threshold"]
+        else:
+            # per residual sample: row j covers s0 + j f - P .. + n_res (rows channel-major)
+            lv = env.evaluate(s0 - p, (count - 1) * f + n_res)
+            level = np.tile(np.lib.stride_tricks.sliding_window_view(lv, n_res)[::f][:count], (ch, 1))
         # floor: in digital silence (or near it) any click is an outlier
-        level = _envelope_per_frame(self, "threshold", s0 + f * np.arange(count))
-        level = np.tile(np.reshape(level, (-1, 1)), (ch, 1)) if np.ndim(level) else level  # rows: channel-major
         thr = level * np.maximum(sigma, _SIGMA_FLOOR)
         over_f = np.abs(e_f) > thr
         over_b = np.abs(e_b) > thr
@@ -584,13 +693,14 @@ class Declick(Processor):
         if not np.any(over_f[:, p : p + f]):
             return
         events: list[tuple[int, int, int, int]] = []  # (abs start, abs end, channel, row)
-        thr_rows = np.broadcast_to(thr, (ch * count, 1))
+        thr_rows = np.broadcast_to(thr, (ch * count, thr.shape[1]))
+        gap_env = self.envelopes.get("max_click_ms")
         for row in np.flatnonzero(over_f[:, p : p + f].any(axis=1)):
             c, j = divmod(int(row), count)
             o = over[row]
             idx = np.flatnonzero(o)
             base = s0 + j * f - p
-            th = float(thr_rows[row, 0])
+            th_row = thr_rows[row]
             i = 0
             while i < idx.size:
                 t0 = t1 = int(idx[i])
@@ -604,11 +714,13 @@ class Declick(Processor):
                     i += 1
                 if t0 < p or np.any(o[t0 - p : t0]):
                     continue
+                th = float(th_row[min(t0, th_row.shape[0] - 1)])  # the threshold where the click starts
                 span = _click_span(np.abs(e_f[row, t0 : t1 + 1]), np.abs(e_b[row, t0 : t1 + 1]), th)
                 if span is None:
                     continue
                 g0, g1 = t0 + span[0], t0 + span[1]
-                if g1 - g0 > self.max_gap or g1 > p + f + self.max_gap:
+                gap = self.max_gap if gap_env is None else int(self._gap(gap_env.at(base + g0)))
+                if g1 - g0 > gap or g1 > p + f + self.max_gap:
                     continue  # longer than a click: a plosive, a drum
                 events.append((base + g0, base + g1, c, int(row)))
         events.sort()
@@ -673,6 +785,11 @@ class DeEsser(Processor):
     listen : bool
         Output only the band (to hear what is being detected and reduced).
 
+    Notes
+    -----
+    ``freq_hz`` and ``q`` move the band per control segment when automated (a
+    singer's sibilance follows the vowel); the detector settings move per sample.
+
     Attributes
     ----------
     max_reduction_db : float
@@ -681,24 +798,28 @@ class DeEsser(Processor):
 
     kind = "deesser"
     PARAMS = {
-        "freq_hz": Param(6500.0, 1000.0, 20000.0, "Hz", automatable=False, doc="centre of the sibilance band, Hz"),
-        "q": Param(1.0, 0.3, 10.0, "", automatable=False, doc="quality of the band (higher = narrower)"),
+        "freq_hz": Param(6500.0, 1000.0, 20000.0, "Hz", doc="centre of the sibilance band, Hz", rate="control"),
+        "q": Param(1.0, 0.3, 10.0, "", doc="quality of the band (higher = narrower)", rate="control"),
         "threshold_db": Param(-30.0, -80.0, 0.0, "dB", doc="band level (RMS dBFS) above which it is reduced"),
         "ratio": Param(4.0, 1.0, 100.0, "ratio", doc="compression ratio of the band"),
         "range_db": Param(10.0, 0.0, 40.0, "dB", doc="largest reduction of the band, dB"),
         "attack_ms": Param(1.0, 0.0, 100.0, "ms", doc="attack time constant, ms"),
         "release_ms": Param(60.0, 1.0, 2000.0, "ms", doc="release time constant, ms"),
-        "listen": Param(False, automatable=False, doc="output the detected band only"),
+        "listen": Param(False, automatable=False, doc="output the detected band only", fixed="a switch"),
     }
+
+    _COEF = ("freq_hz", "q")
 
     def _prepare(self) -> None:
         from . import _kernels
 
-        f = float(self.params["freq_hz"])
+        f = envelope_extremes(self, "freq_hz")[1]
         if f >= self.sample_rate / 2.0:
             raise SessionError(f"deesser.freq_hz = {f:g} Hz is not below the Nyquist frequency "
                                f"({self.sample_rate / 2:g} Hz) of a {self.sample_rate} Hz stream")
         self._k = _kernels
+        self._moving = any(k in self.envelopes for k in self._COEF)
+        f = float(self.params["freq_hz"])
         # RBJ band-pass, constant 0 dB peak gain: b = [alpha, 0, -alpha] / a0
         w0 = 2.0 * math.pi * f / self.sample_rate
         alpha = math.sin(w0) / (2.0 * float(self.params["q"]))
@@ -717,9 +838,12 @@ class DeEsser(Processor):
         n = block.shape[1]
         if n == 0:
             return np.zeros((self.channels, 0), dtype=np.float32)
-        import scipy.signal as sig
+        if self._moving:
+            band = _time_varying(self, block, position, self._design, np.float64)
+        else:
+            import scipy.signal as sig
 
-        band, self._zi = sig.sosfilt(self._sos, block, axis=-1, zi=self._zi)
+            band, self._zi = sig.sosfilt(self._sos, block, axis=-1, zi=self._zi)
         if self.params["listen"]:
             return band.astype(np.float32)
         k = self._k
@@ -737,3 +861,14 @@ class DeEsser(Processor):
         self.max_reduction_db = max(self.max_reduction_db, float(-gdb.min()))
         g = np.power(10.0, gdb / 20.0)
         return (block + (g - 1.0) * band).astype(np.float32)
+
+    def _design(self, vals: dict[str, Any]) -> np.ndarray:
+        """RBJ constant-0-dB-peak band-passes, (..., 1, 6), for frequencies and Qs (floats or arrays)."""
+        f, q = np.broadcast_arrays(np.asarray(vals["freq_hz"], dtype=np.float64),
+                                   np.asarray(vals["q"], dtype=np.float64))
+        w0 = 2.0 * np.pi * f / self.sample_rate
+        alpha = np.sin(w0) / (2.0 * q)
+        a0 = 1.0 + alpha
+        zero, one = np.zeros_like(w0), np.ones_like(w0)
+        sos = np.stack((alpha / a0, zero, -alpha / a0, one, -2.0 * np.cos(w0) / a0, (1.0 - alpha) / a0), axis=-1)
+        return sos[..., None, :]

@@ -146,6 +146,26 @@ def test_latency_is_compensated(tmp_path):
     assert out.shape[1] == SR
 
 
+@pytest.mark.parametrize("where", ["after an insert", "on a bus", "on the master"])
+def test_automation_after_latency_lands_on_its_timeline_sample(media, where):
+    # a 5 ms lookahead limiter delays everything after it by 240 samples: a keyframe
+    # downstream still acts on the audio of its own timeline sample (it acted 240 early)
+    tmp, _, _ = media
+    lim = ProcessorSpec(type="limiter", ceiling_db=-0.1, lookahead_ms=5.0)
+
+    def make(step: bool) -> Session:
+        auto = {"automation": {"gain_db": [Keyframe(t=0, v=0, interp="hold"), Keyframe(t=0.1, v=12)]}} if step else {}
+        bell = ProcessorSpec(type="bell", freq_hz=1000.0, gain_db=0.0, **auto)
+        track_chain = [lim, bell] if where == "after an insert" else [lim]
+        return session(tmp, [Track(name="a", clips=[Clip(source="stereo.wav", duration=0.5)], chain=track_chain,
+                                   output="b")],
+                       buses=[Bus(name="b", chain=[bell] if where == "on a bus" else [])],
+                       master={"chain": [bell] if where == "on the master" else []})
+
+    a, b = render_array(make(True)), render_array(make(False))
+    assert int(np.flatnonzero(np.any(a != b, axis=0))[0]) == int(0.1 * SR)
+
+
 CHAIN = [
     ProcessorSpec(type="highpass", freq_hz=120.0),
     ProcessorSpec(type="compressor", threshold_db=-30.0, ratio=4.0, attack_ms=5.0, release_ms=80.0,

@@ -21,11 +21,26 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 # outputs per tile of the limiter's true-peak pass: small enough that quiet stretches
 # between peaks are skipped, long enough that the multiply-adds vectorise
 _TP_TILE = 128
+
+
+def at(value, i):  # pragma: no cover - replaced in compiled code by the overload below
+    """``value`` itself for a float, ``value[i]`` for an array: one kernel, compiled for each."""
+    return value if np.ndim(value) == 0 else value[i]
+
+
+@overload(at)
+def _at(value, i):
+    # a float compiles to the plain constant, so a static parameter costs what it did before
+    # it could be automated; an array compiles to a per-sample load
+    if isinstance(value, types.Float):
+        return lambda value, i: value
+    return lambda value, i: value[i]
 
 
 def per_sample(value: float | np.ndarray) -> tuple[np.ndarray, int]:
@@ -392,7 +407,7 @@ def tp_detect(ext, rtaps, det, bound):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def limiter(
-    x, c_req, s_req, c_out, s_out, look, true_peak, tp_det, a_rel, s_rel, fst, ist, delay, dq_val, dq_idx, box, out
+    x, c_req, c_out, look, true_peak, tp_det, a_rel, s_rel, fst, ist, delay, dq_val, dq_idx, box, out
 ):  # pragma: no cover - compiled
     """Lookahead peak limiter whose output never exceeds its ceiling.
 
@@ -407,11 +422,11 @@ def limiter(
     Parameters
     ----------
     x : float32 (channels, n)
-    c_req, c_out : float64 arrays with strides ``s_req``, ``s_out`` (0 or 1)
+    c_req, c_out : float, or float64 (n,) for an automated ceiling
         Linear ceilings, exactly representable in float32: ``c_req`` of the sample
         whose requirement step ``i`` computes (the input sample, or in true-peak
         mode the one the detector's interval starts at), ``c_out`` of the delayed
-        sample step ``i`` outputs. An automated ceiling moves both with its sample.
+        sample step ``i`` outputs (see :func:`at`).
     look : int
         Lookahead in samples.
     true_peak : bool
@@ -463,7 +478,7 @@ def limiter(
                 if v > det:
                     det = v
         req = 1.0
-        ceiling = c_req[i * s_req]
+        ceiling = at(c_req, i)
         if det > ceiling:
             req = ceiling / det
             nlim += 1
@@ -507,7 +522,7 @@ def limiter(
         if s > 1.0:
             s = 1.0
         # -- delayed audio times gain --------------------------------------------------
-        ceiling = c_out[i * s_out]
+        ceiling = at(c_out, i)
         for c in range(nch):
             if dd > 0:
                 xd = delay[c, dpos]

@@ -21,6 +21,7 @@ Interpolations (``unit`` is the parameter's unit):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -80,6 +81,12 @@ class Envelope:
             k = np.nonzero(self.codes[:-1] == _EXP)[0]
             if np.any(self.values[k] <= 0) or np.any(self.values[k + 1] <= 0):
                 raise ValueError("exp interpolation needs positive values (use linear)")
+
+    def shifted(self, samples: int) -> "Envelope":
+        """The same curve, ``samples`` later."""
+        out = copy.copy(self)
+        out.positions = self.positions + int(samples)
+        return out
 
     @property
     def is_constant(self) -> bool:

@@ -350,10 +350,10 @@ class Limiter(Processor):
             dd = self.latency
             cs = self._ceilings(self.envelopes["ceiling_db"].evaluate(position - dd, n + dd))
             back = TP_TAPS // 2 if tp else 0
-            c_req, s_req = np.ascontiguousarray(cs[dd - back : dd - back + n]), 1
-            c_out, s_out = np.ascontiguousarray(cs[:n]), 1
+            c_req: float | np.ndarray = np.ascontiguousarray(cs[dd - back : dd - back + n])
+            c_out: float | np.ndarray = np.ascontiguousarray(cs[:n])
         else:
-            c_req, s_req = c_out, s_out = np.array([self.ceiling]), 0
-        k.limiter(x, c_req, s_req, c_out, s_out, self.lookahead, tp, det, rel, s_rel, self._fst, self._ist,
+            c_req = c_out = self.ceiling
+        k.limiter(x, c_req, c_out, self.lookahead, tp, det, rel, s_rel, self._fst, self._ist,
                   self._delay, self._dq_val, self._dq_idx, self._box, out)
         return out

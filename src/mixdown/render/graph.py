@@ -143,6 +143,22 @@ def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processo
     return proc
 
 
+def _align_automation(strip: StripNode) -> None:
+    """Move each insert's keyframes to where the timeline's samples reach it.
+
+    An insert sees timeline sample ``t`` at position ``t + d``, ``d`` the latency
+    upstream of it (the strip's input compensation and the inserts before it); the
+    engine gives every insert the block's position, so its envelopes are shifted by
+    ``d`` and a keyframe at ``t`` acts on the audio of ``t``.
+    """
+    upstream = strip.input_latency
+    for proc in strip.chain:
+        if upstream:
+            for name, env in list(proc.envelopes.items()):
+                proc.automate(name, env.shifted(upstream))
+        upstream += proc.latency
+
+
 def _strip_automation(session: Session, automation: Automation) -> tuple[Envelope | None, Envelope | None]:
     gain = _envelope(session, automation["gain_db"], "dB") if "gain_db" in automation else None
     pan = _envelope(session, automation["pan"], "") if "pan" in automation else None
@@ -296,6 +312,7 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
             if d:
                 edge_delay[(src, name)] = d
         out_latency[name] = s.input_latency + s.latency
+        _align_automation(s)
 
     if session.duration is not None:
         length = session.samples(session.duration)

@@ -25,11 +25,11 @@ Control segments
     envelope's value at its middle sample (``lo + (hi - lo - 1) // 2``). So a step
     (a ``hold`` keyframe, or two keyframes at one position) at sample *k* switches
     the coefficients exactly at *k*, and along a ramp the coefficients are never
-    more than half a period (16 samples) of the ramp away from the per-sample value,
-    with no lag on average. Reading at the period's first sample instead, as this
-    module once did, put every step up to 31 samples late (6 at 44.1 kHz for a
-    keyframe at 0.1 s) and a ramp 15.5 samples late on average. Segments depend on
-    absolute positions only, so every block split gives the same output.
+    more than half a period (16 samples) of the ramp away from the per-sample value
+    and lag it by no more than half a sample on average. (The value at a period's
+    first sample would put a step up to 31 samples late, and a ramp 15.5 on
+    average.) Segments depend on absolute positions only, so every block split
+    gives the same output.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import pytest
 import scipy.signal as sig
 
 from mixdown.dsp.automation import Envelope
-from mixdown.dsp.base import CONTROL_PERIOD
 from mixdown.dsp.eq import (
     SQRT_HALF,
     Bell,
@@ -195,28 +194,6 @@ def test_parametric_eq_equals_its_bands_in_series_and_filters_once_per_block(mon
     for p in singles:
         y = p(y, FS)
     np.testing.assert_allclose(out, y, atol=2e-6)
-
-
-def test_automation_switches_coefficients_on_the_absolute_control_grid():
-    # a hold keyframe at sample 1000 takes effect at the first control period
-    # starting at or after it: 1024
-    n = 3000
-    x = np.random.default_rng(1).standard_normal((1, n)).astype(np.float32)
-    auto = Bell(freq_hz=1000.0, gain_db=0.0, q=1.0)
-    auto.automate("gain_db", Envelope([0, 1000], [0.0, 12.0], ["hold", "hold"], unit="dB"))
-    y = auto(x, FS)
-    flat = Bell(freq_hz=1000.0, gain_db=0.0, q=1.0)(x, FS)
-    boost_grid = 1024
-    assert boost_grid % CONTROL_PERIOD == 0
-    np.testing.assert_array_equal(y[:, :boost_grid], flat[:, :boost_grid])
-    assert not np.allclose(y[:, boost_grid : boost_grid + 32], flat[:, boost_grid : boost_grid + 32])
-    # after the switch: the boosted filter, continuing from the flat filter's state
-    zi = np.zeros((1, 1, 2))
-    sos0 = rbj_biquad("bell", FS, 1000.0, 0.0, 1.0)[None, :]
-    _, zi = sig.sosfilt(sos0, x[:, :boost_grid], axis=-1, zi=zi)
-    sos1 = rbj_biquad("bell", FS, 1000.0, 12.0, 1.0)[None, :]
-    rest, _ = sig.sosfilt(sos1, x[:, boost_grid:], axis=-1, zi=zi)
-    np.testing.assert_allclose(y[:, boost_grid:], rest, atol=1e-6)
 
 
 def test_parameter_errors_are_clear():

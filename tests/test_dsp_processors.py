@@ -3,7 +3,7 @@
 For each kind (with parameters that make it actually do something) and 1, 2 and 6
 channels: any block split equals one pass, output is float32 with the channel count
 kept, the input is not modified, two runs are identical, reset() equals a fresh
-instance, and automating any automatable parameter keeps block invariance.
+instance. Automation of every automatable parameter: ``test_dsp_automation.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mixdown.dsp.automation import Envelope
 from mixdown.dsp.base import Processor, load_all
 from mixdown.dsp.cleanup import PROFILE_PARAMS
 
@@ -23,7 +22,6 @@ SCHEDULES = {
     "4096": [4096],
     "mixed": [7, 480, 1, 4096, 3, 10000],
 }
-TOL = 1e-6
 
 # parameters that make each kind do audible work on the test signal
 
@@ -126,8 +124,7 @@ def test_block_size_invariance_and_contract(key, kind, params, channels):
     assert np.array_equal(x, x_copy), "input was modified"
     for name, sched in SCHEDULES.items():
         out = run(reg[kind](**params), x, sched)
-        err = float(np.max(np.abs(out.astype(np.float64) - ref)))
-        assert err <= TOL, f"{key} with blocks {name}: max difference {err:g}"
+        assert out.tobytes() == ref.tobytes(), f"{key} with blocks {name}: bytes differ from one pass"
     # determinism: a second fresh instance gives the same bits
     assert np.array_equal(run(reg[kind](**params), x, [N]), ref)
 
@@ -164,79 +161,3 @@ def test_latency_and_tail_are_sane(key, kind, params):
     p.prepare(FS, 1024, 2)
     assert isinstance(p.latency, int) and 0 <= p.latency < FS // 10
     assert isinstance(p.tail, int) and 0 <= p.tail < 60 * FS
-
-
-def _second_value(spec, default: float) -> float:
-    """A value different from the default, inside the range (and below Nyquist for Hz)."""
-    lo, hi = spec.min, spec.max
-    if spec.unit == "Hz":
-        v = default * 2.0 if default * 2.0 < 20000.0 else default / 2.0
-    elif spec.unit == "dB":
-        v = default + 6.0 if default + 6.0 <= hi else default - 6.0
-    elif spec.unit == "ms":
-        v = default * 3.0 if default * 3.0 <= hi else default / 3.0
-        if v == default:  # default 0
-            v = min(hi, 5.0)
-    else:
-        v = default + 0.3 * (hi - default) if hi - default >= default - lo else default - 0.3 * (default - lo)
-    return float(min(max(v, lo), hi))
-
-
-def _automatable() -> list[tuple[str, str, dict, str]]:
-    reg = load_all()
-    cases = []
-    for key, kind, params in ALL:
-        cls = reg[kind]
-        active = None
-        if kind == "eq":  # only bands that are on have an effect
-            active = {n.split("_")[0] for n, v in params.items() if n.endswith("_type") and v != "off"}
-        for name, spec in cls.PARAMS.items():
-            if not spec.automatable:
-                continue
-            if active is not None and name.split("_")[0] not in active:
-                continue
-            cases.append((key, kind, params, name))
-    return cases
-
-
-AUTO = _automatable()
-# parameters the configuration above makes irrelevant (documented behaviour)
-NO_EFFECT = {
-    "eq.band1_gain_db",  # high-pass band: gain unused
-    "eq.band8_gain_db",  # notch band: gain unused
-    "high_shelf.q",  # the shelf slope S is set, so q is unused
-}
-
-
-@pytest.mark.parametrize("key,kind,params,name", AUTO, ids=[f"{c[0]}.{c[3]}" for c in AUTO])
-def test_automation_keeps_block_invariance(key, kind, params, name):
-    reg = load_all()
-    cls = reg[kind]
-    spec = cls.PARAMS[name]
-    base = float(params.get(name, spec.default))
-    other = _second_value(spec, base)
-    assert other != base
-    positive = base > 0 and other > 0
-    shape = "exp" if (spec.unit == "dB" or positive) else "linear"
-    # ramps, a hold and a jump, at positions off the 32-sample control grid
-    env = Envelope(
-        [301, 1500, 2203, 3000, 3000, 4100],
-        [base, other, other, base, other, base],
-        ["linear", shape, "hold", "linear", "linear", "linear"],
-        unit=spec.unit,
-    )
-    x = signal(2, n=5000, seed=7)
-
-    def make() -> Processor:
-        p = cls(**params)
-        p.automate(name, env)
-        return p
-
-    ref = run(make(), x, [x.shape[1]])
-    plain = run(cls(**params), x, [x.shape[1]])
-    changed = not np.array_equal(ref, plain)
-    assert changed != (f"{key}.{name}" in NO_EFFECT), f"automating {key}.{name}: changed output = {changed}"
-    for sched in ("1..7", "mixed"):
-        out = run(make(), x, SCHEDULES[sched])
-        err = float(np.max(np.abs(out.astype(np.float64) - ref)))
-        assert err <= TOL, f"{key}.{name} automated, blocks {sched}: max difference {err:g}"

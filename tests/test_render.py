@@ -146,12 +146,43 @@ def test_latency_is_compensated(tmp_path):
     assert out.shape[1] == SR
 
 
+@pytest.mark.parametrize("where", ["after an insert", "on a bus", "on the master"])
+def test_automation_after_latency_lands_on_its_timeline_sample(media, where):
+    # a 5 ms lookahead limiter delays everything after it by 240 samples: a keyframe
+    # downstream still acts on the audio of its own timeline sample (it acted 240 early)
+    tmp, _, _ = media
+    lim = ProcessorSpec(type="limiter", ceiling_db=-0.1, lookahead_ms=5.0)
+
+    def make(step: bool) -> Session:
+        auto = {"automation": {"gain_db": [Keyframe(t=0, v=0, interp="hold"), Keyframe(t=0.1, v=12)]}} if step else {}
+        bell = ProcessorSpec(type="bell", freq_hz=1000.0, gain_db=0.0, **auto)
+        track_chain = [lim, bell] if where == "after an insert" else [lim]
+        return session(tmp, [Track(name="a", clips=[Clip(source="stereo.wav", duration=0.5)], chain=track_chain,
+                                   output="b")],
+                       buses=[Bus(name="b", chain=[bell] if where == "on a bus" else [])],
+                       master={"chain": [bell] if where == "on the master" else []})
+
+    a, b = render_array(make(True)), render_array(make(False))
+    assert int(np.flatnonzero(np.any(a != b, axis=0))[0]) == int(0.1 * SR)
+
+
 CHAIN = [
     ProcessorSpec(type="highpass", freq_hz=120.0),
     ProcessorSpec(type="compressor", threshold_db=-30.0, ratio=4.0, attack_ms=5.0, release_ms=80.0,
                   automation={"threshold_db": [Keyframe(t=0.1, v=-30), Keyframe(t=0.3, v=-10)]}),
     ProcessorSpec(type="bell", freq_hz=2000.0, gain_db=4.0, q=1.0,
                   automation={"freq_hz": [Keyframe(t=0.0, v=500.0, interp="exp"), Keyframe(t=0.4, v=4000.0)]}),
+]
+
+
+FX_CHAIN = [
+    ProcessorSpec(type="delay", time_ms=30.0, feedback=0.4, mix=0.5,
+                  automation={"time_ms": [Keyframe(t=0.05, v=30.0), Keyframe(t=0.3, v=80.0)]}),
+    ProcessorSpec(type="dehum", harmonics=4, q=20.0,
+                  automation={"freq_hz": [Keyframe(t=0.1, v=50.0, interp="hold"), Keyframe(t=0.2, v=60.0)]}),
+    ProcessorSpec(type="deesser", threshold_db=-40.0,
+                  automation={"freq_hz": [Keyframe(t=0.0, v=4000.0, interp="exp"), Keyframe(t=0.4, v=9000.0)],
+                              "q": [Keyframe(t=0.15, v=1.0), Keyframe(t=0.25, v=3.0)]}),
 ]
 
 
@@ -164,7 +195,11 @@ def rich_session(tmp):
               chain=[ProcessorSpec(type="compressor", sidechain="v", threshold_db=-40, ratio=8)],
               automation={"gain_db": [Keyframe(t=0.1, v=0, interp="exp"), Keyframe(t=0.2, v=-20, interp="hold"),
                                       Keyframe(t=0.35, v=0)]}),
-    ], buses=[Bus(name="dx", chain=[ProcessorSpec(type="limiter", ceiling_db=-6.0)])],
+        # parameters that became automatable: a moving delay time, a moving de-esser band and hum notch
+        Track(name="fx", role="sfx", clips=[Clip(source="stereo.wav", start=0.02, duration=0.4)], chain=FX_CHAIN),
+    ], buses=[Bus(name="dx", chain=[ProcessorSpec(
+        type="limiter", ceiling_db=-6.0,
+        automation={"ceiling_db": [Keyframe(t=0.1, v=-6.0, interp="hold"), Keyframe(t=0.2001, v=-12.0)]})])],
         master={"chain": [ProcessorSpec(type="limiter", ceiling_db=-1.0, true_peak=True)]})
 
 

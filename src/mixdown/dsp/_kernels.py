@@ -1,7 +1,8 @@
 """Sample-recursive DSP kernels compiled with numba.
 
 Only the loops numpy cannot vectorise live here: envelope followers, the lookahead
-limiter, the biquad cascade (static and time-varying) and a feedback delay line. Every kernel
+limiter, the biquad cascade (static and time-varying) and feedback delay lines
+(fixed, and moving with fractional reads). Every kernel
 keeps its state in arrays owned by the calling processor and updates them in
 place, so a stream cut into blocks of any size runs through exactly the same
 arithmetic as one pass.
@@ -20,11 +21,26 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 # outputs per tile of the limiter's true-peak pass: small enough that quiet stretches
 # between peaks are skipped, long enough that the multiply-adds vectorise
 _TP_TILE = 128
+
+
+def at(value, i):  # pragma: no cover - replaced in compiled code by the overload below
+    """``value`` itself for a float, ``value[i]`` for an array: one kernel, compiled for each."""
+    return value if np.ndim(value) == 0 else value[i]
+
+
+@overload(at)
+def _at(value, i):
+    # a float compiles to the plain constant, so a static parameter costs what it did before
+    # it could be automated; an array compiles to a per-sample load
+    if isinstance(value, types.Float):
+        return lambda value, i: value
+    return lambda value, i: value[i]
 
 
 def per_sample(value: float | np.ndarray) -> tuple[np.ndarray, int]:
@@ -139,7 +155,8 @@ def compressor_gain(
         Detection signal (the input, or the sidechain key); channels are linked by
         taking the loudest.
     rms : bool
-        Mean-square detector (one-pole, coefficient ``a_rms``) instead of peak.
+        Mean-square detector (one-pole, coefficient ``a_rms``: a float, or float64
+        (n,) per sample) instead of peak.
     thr, ratio, knee, a_att, a_rel : float64 arrays with strides ``s_*`` (0 or 1)
         Threshold dB, ratio, knee width dB, attack and release coefficients.
     ms : float64 (channels,)
@@ -156,7 +173,10 @@ def compressor_gain(
     """
     if rms:
         lvl = np.empty(det.shape[1], dtype=np.float64)
-        ms_level(det, a_rms, ms, lvl)
+        if np.ndim(a_rms):
+            ms_level_varying(det, np.ascontiguousarray(a_rms, dtype=np.float64), ms, lvl)
+        else:
+            ms_level(det, a_rms, ms, lvl)
         floor, scale = 1e-30, 10.0
     else:
         lvl = np.abs(det).max(axis=0).astype(np.float64)
@@ -211,6 +231,22 @@ def ms_level(det, a_rms, ms, out):  # pragma: no cover - compiled
         for c in range(nch):
             v = np.float64(det[c, i])
             ms[c] = a_rms * ms[c] + b * v * v
+            if ms[c] > lvl:
+                lvl = ms[c]
+        out[i] = lvl
+
+
+@njit(cache=True, nogil=True)
+def ms_level_varying(det, a_rms, ms, out):  # pragma: no cover - compiled
+    """:func:`ms_level` with one coefficient per sample (``a_rms``: float64 (n,), an automated time)."""
+    nch = det.shape[0]
+    for i in range(det.shape[1]):
+        a = a_rms[i]
+        b = 1.0 - a
+        lvl = 0.0
+        for c in range(nch):
+            v = np.float64(det[c, i])
+            ms[c] = a * ms[c] + b * v * v
             if ms[c] > lvl:
                 lvl = ms[c]
         out[i] = lvl
@@ -371,9 +407,9 @@ def tp_detect(ext, rtaps, det, bound):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def limiter(
-    x, ceiling, look, true_peak, tp_det, a_rel, s_rel, fst, ist, delay, dq_val, dq_idx, box, out
+    x, c_req, c_out, look, true_peak, tp_det, a_rel, s_rel, fst, ist, delay, dq_val, dq_idx, box, out
 ):  # pragma: no cover - compiled
-    """Lookahead peak limiter whose output never exceeds ``ceiling``.
+    """Lookahead peak limiter whose output never exceeds its ceiling.
 
     For each detected sample the required gain is ``min(1, ceiling / peak)``. A
     sliding minimum over ``look + 1`` requirements, an exponential release, and a
@@ -386,8 +422,11 @@ def limiter(
     Parameters
     ----------
     x : float32 (channels, n)
-    ceiling : float
-        Linear ceiling, exactly representable in float32.
+    c_req, c_out : float, or float64 (n,) for an automated ceiling
+        Linear ceilings, exactly representable in float32: ``c_req`` of the sample
+        whose requirement step ``i`` computes (the input sample, or in true-peak
+        mode the one the detector's interval starts at), ``c_out`` of the delayed
+        sample step ``i`` outputs (see :func:`at`).
     look : int
         Lookahead in samples.
     true_peak : bool
@@ -439,6 +478,7 @@ def limiter(
                 if v > det:
                     det = v
         req = 1.0
+        ceiling = at(c_req, i)
         if det > ceiling:
             req = ceiling / det
             nlim += 1
@@ -482,6 +522,7 @@ def limiter(
         if s > 1.0:
             s = 1.0
         # -- delayed audio times gain --------------------------------------------------
+        ceiling = at(c_out, i)
         for c in range(nch):
             if dd > 0:
                 xd = delay[c, dpos]
@@ -538,3 +579,58 @@ def feedback_delay(x, fb, s_fb, ring, pos, wet):  # pragma: no cover - compiled
             if p == dlen:
                 p = 0
     pos[0] = (p0 + n) % dlen
+
+
+@njit(cache=True, nogil=True)
+def modulated_delay(x, dly, s_d, fb, s_fb, ring, pos, wet):  # pragma: no cover - compiled
+    """Delay line with feedback and a moving, fractional delay.
+
+    ``d[n] = x[n] + fb[n] w[n]`` with ``w[n] = d(n - D[n])`` read between samples by
+    4-point (third-order) Lagrange interpolation on ``d[n-i+1] .. d[n-i-2]``,
+    ``i = floor(D[n])``: an FIR with no state of its own, so the delay may move by
+    any amount from one sample to the next and the output stays continuous.
+
+    Parameters
+    ----------
+    x : float32 (channels, n)
+    dly : float64 array with stride ``s_d``
+        Delay in samples, at least 2 (the newest tap is then ``d[n-1]``).
+    fb : float64 array with stride ``s_fb``
+    ring : float64 (channels, L)
+        The last L values of d, L >= max delay + 3; the slot ``pos[0]`` is the next
+        to write (it holds the oldest value). Updated.
+    pos : int64 (1,)
+    wet : float64 (channels, n)
+    """
+    nch = x.shape[0]
+    n = x.shape[1]
+    size = ring.shape[1]
+    p0 = pos[0]
+    for c in range(nch):
+        w = p0
+        for i in range(n):
+            d = dly[i * s_d]
+            di = int(math.floor(d))
+            t = d - di
+            j = w - di + 1  # d[n - di + 1]
+            if j < 0:
+                j += size
+            ym1 = ring[c, j]
+            j = j - 1 if j > 0 else size - 1
+            y0 = ring[c, j]
+            j = j - 1 if j > 0 else size - 1
+            y1 = ring[c, j]
+            j = j - 1 if j > 0 else size - 1
+            y2 = ring[c, j]
+            # Lagrange weights on nodes -1, 0, 1, 2 (samples further back from d[n - di]) at t
+            tm1 = t - 1.0
+            tm2 = t - 2.0
+            tp1 = t + 1.0
+            v = (-t * tm1 * tm2 / 6.0) * ym1 + (tp1 * tm1 * tm2 / 2.0) * y0 \
+                - (tp1 * t * tm2 / 2.0) * y1 + (tp1 * t * tm1 / 6.0) * y2
+            wet[c, i] = v
+            ring[c, w] = np.float64(x[c, i]) + fb[i * s_fb] * v
+            w += 1
+            if w == size:
+                w = 0
+    pos[0] = (p0 + n) % size

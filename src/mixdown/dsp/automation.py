@@ -21,6 +21,7 @@ Interpolations (``unit`` is the parameter's unit):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
@@ -81,6 +82,12 @@ class Envelope:
             if np.any(self.values[k] <= 0) or np.any(self.values[k + 1] <= 0):
                 raise ValueError("exp interpolation needs positive values (use linear)")
 
+    def shifted(self, samples: int) -> "Envelope":
+        """The same curve, ``samples`` later."""
+        out = copy.copy(self)
+        out.positions = self.positions + int(samples)
+        return out
+
     @property
     def is_constant(self) -> bool:
         """True when the curve never changes value."""
@@ -108,31 +115,54 @@ class Envelope:
             b = end if k + 1 >= len(pos) else min(end, int(pos[k + 1]))
             if b <= a:
                 continue
-            sl = slice(a - position, b - position)
-            if k < 0:
-                out[sl] = self.values[0]
-                continue
-            if k >= len(pos) - 1:
-                out[sl] = self.values[-1]
-                continue
-            v0, v1 = self.values[k], self.values[k + 1]
-            code = self.codes[k]
-            span = int(pos[k + 1] - pos[k])
-            if code == _HOLD or v0 == v1 or span == 0:
-                out[sl] = v0
-                continue
-            frac = (np.arange(a, b, dtype=np.float64) - pos[k]) / span
-            if self.unit == "dB":
-                if code == _LINEAR:
-                    a0, a1 = float(db_to_amp(v0)), float(db_to_amp(v1))
-                    out[sl] = amp_to_db(a0 + (a1 - a0) * frac)
-                else:
-                    out[sl] = v0 + (v1 - v0) * frac
-            elif code == _LINEAR:
-                out[sl] = v0 + (v1 - v0) * frac
-            else:
-                out[sl] = v0 * np.power(v1 / v0, frac)
+            out[a - position : b - position] = self._segment(k, np.arange(a, b, dtype=np.float64))
         return out
+
+    def at_samples(self, positions: np.ndarray) -> np.ndarray:
+        """Values at integer sample positions (any order), the same bits :meth:`evaluate` gives there.
+
+        Parameters
+        ----------
+        positions : ndarray of int
+            Absolute sample positions.
+
+        Returns
+        -------
+        ndarray of float64, same shape as ``positions``
+        """
+        t = np.asarray(positions, dtype=np.int64)
+        out = np.empty(t.shape, dtype=np.float64)
+        seg = np.searchsorted(self.positions, t, side="right") - 1
+        if seg.size and seg[0] == seg[-1] and np.all(seg == seg[0]):
+            out[...] = self._segment(int(seg[0]), t.astype(np.float64))
+            return out
+        # one keyframe segment at a time, through the arithmetic evaluate() uses
+        for k in np.unique(seg):
+            sel = seg == k
+            out[sel] = self._segment(int(k), t[sel].astype(np.float64))
+        return out
+
+    def _segment(self, k: int, t: np.ndarray) -> np.ndarray | float:
+        """Values at sample positions ``t`` (float64) inside segment ``k`` (-1: before the first keyframe)."""
+        pos = self.positions
+        if k < 0:
+            return self.values[0]
+        if k >= len(pos) - 1:
+            return self.values[-1]
+        v0, v1 = self.values[k], self.values[k + 1]
+        code = self.codes[k]
+        span = int(pos[k + 1] - pos[k])
+        if code == _HOLD or v0 == v1 or span == 0:
+            return v0
+        frac = (t - pos[k]) / span
+        if self.unit == "dB":
+            if code == _LINEAR:
+                a0, a1 = float(db_to_amp(v0)), float(db_to_amp(v1))
+                return amp_to_db(a0 + (a1 - a0) * frac)
+            return v0 + (v1 - v0) * frac
+        if code == _LINEAR:
+            return v0 + (v1 - v0) * frac
+        return v0 * np.power(v1 / v0, frac)
 
     def at_positions(self, positions: np.ndarray) -> np.ndarray:
         """Values at arbitrary (sorted or not) sample positions, vectorised."""

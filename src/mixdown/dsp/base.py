@@ -10,12 +10,26 @@ Lifecycle (Ardour's processor list, pedalboard's callables)::
 
 or, for one-shot use, ``p(audio, sample_rate)``.
 
-Parameters are declared once per class in ``PARAMS`` (default, range, unit). Any
-parameter marked automatable can be given an :class:`~mixdown.dsp.automation.Envelope`
-with :meth:`Processor.automate`; processors read values with :meth:`Processor.value`
-(per sample, for gains) or walk :meth:`Processor.segments` (per control period, for
-filter coefficients). Control periods sit on a fixed grid of ``CONTROL_PERIOD``
-samples of the *absolute* clock, so every block split gives the same output.
+Parameters are declared once per class in ``PARAMS`` (default, range, unit, and the
+rate at which automation drives them). Any parameter marked automatable can be given
+an :class:`~mixdown.dsp.automation.Envelope` with :meth:`Processor.automate`;
+processors read values with :meth:`Processor.value` (``rate="sample"``: one value per
+sample, for gains and detector settings) or :meth:`Processor.control_plan`
+(``rate="control"``: one value per control segment, for filter coefficients), and a
+few spectral or frame-based processors once per analysis frame (``rate="frame"``,
+described by the class's ``FRAME_RATE``).
+
+Control segments
+    The absolute sample clock is cut at every multiple of ``CONTROL_PERIOD`` and at
+    every keyframe position of the parameters concerned. Each segment takes the
+    envelope's value at its middle sample (``lo + (hi - lo - 1) // 2``). So a step
+    (a ``hold`` keyframe, or two keyframes at one position) at sample *k* switches
+    the coefficients exactly at *k*, and along a ramp the coefficients are never
+    more than half a period (16 samples) of the ramp away from the per-sample value
+    and lag it by no more than half a sample on average. (The value at a period's
+    first sample would put a step up to 31 samples late, and a ramp 15.5 on
+    average.) Segments depend on absolute positions only, so every block split
+    gives the same output.
 """
 
 from __future__ import annotations
@@ -28,7 +42,10 @@ import numpy as np
 
 from .automation import Envelope
 
-CONTROL_PERIOD = 32  # samples between coefficient updates of automated filter parameters
+CONTROL_PERIOD = 32  # longest stretch between coefficient updates of automated filter parameters
+
+#: How often automation can change a parameter, as ``Param.rate`` says it.
+RATES = ("sample", "control", "frame")
 
 REGISTRY: dict[str, type["Processor"]] = {}
 
@@ -52,6 +69,12 @@ class Param:
         Allowed values of a string parameter.
     doc : str
         One line for ``mixdown processors`` and error messages.
+    rate : {'sample', 'control', 'frame'}
+        When automated: a new value every sample, every control segment (see the
+        module doc), or every analysis frame of the processor (``FRAME_RATE``).
+    fixed : str
+        Why a parameter that is not automatable cannot move (said when automation
+        of it is refused), e.g. ``"it sets the latency"``.
     """
 
     default: Any
@@ -61,6 +84,15 @@ class Param:
     automatable: bool = True
     choices: tuple[str, ...] | None = None
     doc: str = ""
+    rate: str = "sample"
+    fixed: str = ""
+
+    def __post_init__(self) -> None:
+        if self.rate not in RATES:
+            raise ValueError(f"unknown control rate {self.rate!r}")
+        if self.choices is not None or isinstance(self.default, bool):
+            # a choice or a switch has no values in between to move through
+            object.__setattr__(self, "automatable", False)
 
     def check(self, name: str, value: Any) -> Any:
         """Validate and normalise a value; raise ``ValueError`` with a readable reason."""
@@ -102,6 +134,8 @@ class Processor:
     PARAMS: ClassVar[dict[str, Param]] = {}
     #: True when :meth:`process` accepts a sidechain ``key`` block.
     SIDECHAIN: ClassVar[bool] = False
+    #: What one frame is, for parameters with ``rate="frame"`` (for ``mixdown processors``).
+    FRAME_RATE: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -119,6 +153,7 @@ class Processor:
         for name, spec in self.PARAMS.items():
             self.params[name] = spec.check(name, params.get(name, spec.default))
         self.envelopes: dict[str, Envelope] = {}
+        self._knots: dict[tuple[str, ...], np.ndarray] = {}
         self.sample_rate = 0
         self.max_block = 0
         self.channels = 0
@@ -126,50 +161,107 @@ class Processor:
 
     # -- configuration -------------------------------------------------------------------
     def automate(self, name: str, envelope: Envelope) -> None:
-        """Drive parameter ``name`` from ``envelope`` (values in the parameter's unit)."""
+        """Drive parameter ``name`` from ``envelope`` (values in the parameter's unit).
+
+        Raises
+        ------
+        ValueError
+            For an unknown parameter, one that cannot move (naming the processor,
+            the parameter and why), or keyframe values out of its range.
+        """
         spec = self.PARAMS.get(name)
         if spec is None:
             raise ValueError(f"{self.kind} has no parameter {name!r}")
         if not spec.automatable:
-            raise ValueError(f"{self.kind}.{name} cannot be automated")
+            raise ValueError(f"{self.kind}.{name} cannot be automated{f' ({spec.fixed})' if spec.fixed else ''}")
         for v in envelope.values:
             spec.check(name, float(v))
         self.envelopes[name] = envelope
+        self._knots = {}  # keyframe unions depend on the envelopes
+
+    @classmethod
+    def control_rate(cls, name: str) -> dict[str, Any]:
+        """How automation drives parameter ``name``, for ``mixdown processors`` (JSON-ready).
+
+        Returns ``{"automatable": False, "fixed": reason}`` or ``{"automatable": True,
+        "rate": "sample" | "control" | "frame", ...}`` with ``period_samples`` (the
+        control period) or ``frame`` (what one frame is).
+        """
+        spec = cls.PARAMS[name]
+        if not spec.automatable:
+            why = spec.fixed or ("a choice" if spec.choices is not None else
+                                 "a switch" if isinstance(spec.default, bool) else "fixed")
+            return {"automatable": False, "fixed": why}
+        out: dict[str, Any] = {"automatable": True, "rate": spec.rate}
+        if spec.rate == "control":
+            out["period_samples"] = CONTROL_PERIOD
+        elif spec.rate == "frame":
+            out["frame"] = cls.FRAME_RATE
+        return out
 
     def value(self, name: str, position: int, n: int) -> float | np.ndarray:
-        """The parameter over a block: a float if constant there, else float64 (n,)."""
+        """The parameter over a block: its float value if not automated, else float64 (n,).
+
+        An automated parameter is always an array, even where it holds still: numpy
+        then computes every block of it in float64 alike, so block splits cannot
+        change the arithmetic (a Python float would let float32 blocks stay float32).
+        """
         env = self.envelopes.get(name)
         if env is None:
             return self.params[name]
-        if not env.changes_within(position, n):
-            return env.at(position)
         return env.evaluate(position, n)
 
-    def control(self, name: str, position: int) -> float:
-        """The parameter's value for the control period containing ``position``."""
-        env = self.envelopes.get(name)
-        if env is None:
-            return self.params[name]
-        return env.at(position - position % CONTROL_PERIOD)
+    def control_plan(self, names: tuple[str, ...], position: int, n: int) -> tuple[np.ndarray | None, dict[str, Any]]:
+        """Control-rate values of parameters ``names`` over a block (see the module doc).
+
+        Returns
+        -------
+        bounds : ndarray of int64 or None
+            ``None`` when every parameter holds one value over every control segment
+            the block touches; else the block offsets where segments start, then
+            ``n`` (``len(bounds) = segments + 1``).
+        values : dict
+            Per name: its value (float) when ``bounds`` is None or the parameter is
+            not automated, else float64 (segments,), one value per segment.
+        """
+        vals: dict[str, Any] = {k: self.params[k] for k in names}
+        envs = {k: self.envelopes[k] for k in names if k in self.envelopes}
+        if not envs:
+            return None, vals
+        g0 = position - position % CONTROL_PERIOD
+        end = position + n
+        g1 = end + (-end) % CONTROL_PERIOD
+        # the segments touched lie within [g0, g1): if nothing moves there, one value
+        if not any(e.changes_within(g0, g1 - g0) for e in envs.values()):
+            mid = control_segments(self._knots_of(tuple(envs)), position, 1)[1]
+            for k, e in envs.items():
+                vals[k] = float(e.at_samples(mid)[0])
+            return None, vals
+        starts, mids = control_segments(self._knots_of(tuple(envs)), position, n)
+        for k, e in envs.items():
+            vals[k] = e.at_samples(mids)
+        return np.append(starts - position, n).astype(np.int64), vals
+
+    def _knots_of(self, names: tuple[str, ...]) -> np.ndarray:
+        """Sorted keyframe positions of the envelopes of ``names`` (cached)."""
+        knots = self._knots.get(names)
+        if knots is None:
+            knots = self._knots[names] = np.unique(np.concatenate([self.envelopes[k].positions for k in names]))
+        return knots
 
     def segments(self, position: int, n: int, names: tuple[str, ...] | None = None) -> Iterator[tuple[int, int]]:
-        """Split a block into pieces within which control parameters are constant.
+        """Split a block into pieces within which control-rate parameters are constant.
 
-        Yields ``(start, stop)`` offsets into the block. Without automation on any of
-        ``names`` (default: all automated parameters) the whole block is one piece;
-        otherwise pieces end on the absolute ``CONTROL_PERIOD`` grid.
+        Yields ``(start, stop)`` offsets into the block: the whole block when none of
+        ``names`` (default: all automated parameters) moves there, else the pieces of
+        :meth:`control_plan`.
         """
-        envs = [self.envelopes[k] for k in (names or tuple(self.envelopes)) if k in self.envelopes]
-        # the first period's value is read at its grid start, which may lie before the block
-        g0 = position - position % CONTROL_PERIOD
-        if not any(e.changes_within(g0, position + n - g0) for e in envs):
+        bounds, _ = self.control_plan(tuple(names or self.envelopes), position, n)
+        if bounds is None:
             yield 0, n
             return
-        start = 0
-        while start < n:
-            stop = min(n, start + CONTROL_PERIOD - (position + start) % CONTROL_PERIOD)
-            yield start, stop
-            start = stop
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            yield int(a), int(b)
 
     # -- lifecycle -------------------------------------------------------------------------
     def prepare(self, sample_rate: int, max_block: int, channels: int) -> None:
@@ -239,6 +331,56 @@ class Processor:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({shown})"
+
+
+def control_segments(knots: np.ndarray, position: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The control segments that samples ``position .. position+n-1`` fall in.
+
+    Parameters
+    ----------
+    knots : ndarray of int64
+        Sorted keyframe positions; with the ``CONTROL_PERIOD`` grid they cut the clock.
+    position, n : int
+        The block.
+
+    Returns
+    -------
+    starts : ndarray of int64
+        Absolute position where each piece of the block starts: ``position``, then
+        every grid line and keyframe inside the block.
+    mids : ndarray of int64
+        For each piece, the middle sample of the whole segment it belongs to (which
+        may reach outside the block): where the segment's value is read.
+    """
+    p = CONTROL_PERIOD
+    end = position + n
+    i0 = int(np.searchsorted(knots, position, side="right"))
+    i1 = int(np.searchsorted(knots, end, side="left"))
+    if n <= p and i1 - i0 <= 2:
+        # small blocks (a few pieces): plain integers are ten times faster than array set operations
+        cuts = {position, *range(position - position % p + p, end, p), *(int(k) for k in knots[i0:i1])}
+        starts_l = sorted(cuts)
+        mids_l = []
+        for a in starts_l:
+            i = int(np.searchsorted(knots, a, side="right"))
+            lo = a - a % p
+            hi = lo + p
+            if i > 0:
+                lo = max(lo, int(knots[i - 1]))
+            if i < len(knots):
+                hi = min(hi, int(knots[i]))
+            mids_l.append(lo + (hi - lo - 1) // 2)
+        return np.array(starts_l, dtype=np.int64), np.array(mids_l, dtype=np.int64)
+    grid = np.arange(position - position % p + p, end, p, dtype=np.int64)
+    inner = knots[i0:i1]
+    starts = np.union1d(np.concatenate(([position], grid)), inner).astype(np.int64)
+    cell = starts - starts % p
+    i = np.searchsorted(knots, starts, side="right")
+    prev = np.where(i > 0, knots[np.maximum(i - 1, 0)], np.iinfo(np.int64).min)
+    nxt = np.where(i < len(knots), knots[np.minimum(i, len(knots) - 1)], np.iinfo(np.int64).max)
+    lo = np.maximum(cell, prev)
+    hi = np.minimum(cell + p, nxt)
+    return starts, lo + (hi - lo - 1) // 2
 
 
 def create(kind: str, **params: Any) -> Processor:

@@ -53,7 +53,8 @@ class Saturation(Processor):
         "mix": Param(1.0, 0.0, 1.0, "", doc="saturated share: 0 = dry, 1 = fully saturated"),
         "output_db": Param(0.0, -48.0, 24.0, "dB", doc="output gain in dB"),
         "oversample": Param(
-            True, automatable=False, doc="saturate at 2x the sample rate (less aliasing, 24 samples latency)"
+            True, automatable=False, doc="saturate at 2x the sample rate (less aliasing, 24 samples latency)",
+            fixed="a switch; it sets the latency",
         ),
     }
 

@@ -92,8 +92,9 @@ class Compressor(Processor):
         "release_ms": Param(100.0, 1.0, 10000.0, "ms", doc="release time constant in ms"),
         "makeup_db": Param(0.0, -24.0, 48.0, "dB", doc="makeup gain of the compressed signal in dB"),
         "mix": Param(1.0, 0.0, 1.0, "", doc="compressed share: 0 = dry, 1 = fully compressed (parallel)"),
-        "detector": Param("peak", automatable=False, choices=("peak", "rms"), doc="level detector"),
-        "rms_ms": Param(10.0, 0.1, 1000.0, "ms", automatable=False, doc="RMS detector averaging time in ms"),
+        "detector": Param("peak", automatable=False, choices=("peak", "rms"), doc="level detector",
+                          fixed="a choice of detector, not a quantity"),
+        "rms_ms": Param(10.0, 0.1, 1000.0, "ms", doc="RMS detector averaging time in ms"),
     }
 
     def _prepare(self) -> None:
@@ -122,7 +123,7 @@ class Compressor(Processor):
         att, s_att = k.per_sample(k.one_pole_coef(self.value("attack_ms", position, n), fs))
         rel, s_rel = k.per_sample(k.one_pole_coef(self.value("release_ms", position, n), fs))
         rms = self.params["detector"] == "rms"
-        a_rms = float(k.one_pole_coef(self.params["rms_ms"], fs))
+        a_rms = k.one_pole_coef(self.value("rms_ms", position, n), fs)
         gdb = np.empty(n, dtype=np.float64)
         k.compressor_gain(det, rms, a_rms, thr, s_thr, ratio, s_ratio, knee, s_knee, att, s_att, rel, s_rel,
                           self._ms, self._gs, gdb)
@@ -214,10 +215,15 @@ class Limiter(Processor):
     by the interpolator's delay (6 samples). Like every 4x meter, this can miss a
     few tenths of a dB of the analogue peak of content near Nyquist.
 
+    An automated ceiling belongs to the samples: each input sample is held under
+    the ceiling at its own position (on the timeline, after latency compensation),
+    so a ceiling lowered at sample *k* is already met at *k*, the gain ramping down
+    over the lookahead before it, exactly as for a peak.
+
     Parameters
     ----------
     ceiling_db : float
-        Ceiling in dBFS.
+        Ceiling in dBFS; automatable per sample.
     lookahead_ms : float
         Lookahead (attack ramp) in ms; also the latency.
     release_ms : float
@@ -238,20 +244,35 @@ class Limiter(Processor):
 
     kind = "limiter"
     PARAMS = {
-        "ceiling_db": Param(-1.0, -40.0, 0.0, "dB", automatable=False, doc="output ceiling in dBFS"),
-        "lookahead_ms": Param(5.0, 0.0, 50.0, "ms", automatable=False, doc="lookahead (attack ramp, latency) in ms"),
+        "ceiling_db": Param(-1.0, -40.0, 0.0, "dB", doc="output ceiling in dBFS"),
+        "lookahead_ms": Param(5.0, 0.0, 50.0, "ms", automatable=False, doc="lookahead (attack ramp, latency) in ms",
+                              fixed="it sets the latency"),
         "release_ms": Param(50.0, 1.0, 5000.0, "ms", doc="release time constant in ms"),
-        "true_peak": Param(False, automatable=False, doc="limit inter-sample (true) peaks, 4x oversampled detector"),
+        "true_peak": Param(False, automatable=False, doc="limit inter-sample (true) peaks, 4x oversampled detector",
+                           fixed="a switch; it sets the latency"),
     }
 
     @property
     def ceiling(self) -> float:
-        """The linear ceiling actually enforced: float32-representable, never above ``ceiling_db``."""
+        """The linear ceiling actually enforced: float32-representable, never above ``ceiling_db``.
+
+        With automation: the lowest ceiling the envelope reaches.
+        """
+        if "ceiling_db" in self.envelopes:
+            return float(self._ceilings(np.array([min(self.envelopes["ceiling_db"].values)])).min())
         c = float(10.0 ** (self.params["ceiling_db"] / 20.0))
         c32 = np.float32(c)
         if float(c32) > c:
             c32 = np.nextafter(c32, np.float32(0.0))
         return float(c32)
+
+    @staticmethod
+    def _ceilings(db: np.ndarray) -> np.ndarray:
+        """Linear ceilings of dB values, each float32-representable and never above its dB value."""
+        c = np.power(10.0, np.asarray(db, dtype=np.float64) / 20.0)
+        c32 = c.astype(np.float32)
+        c32 = np.where(c32.astype(np.float64) > c, np.nextafter(c32, np.float32(0.0)), c32)
+        return c32.astype(np.float64)
 
     @property
     def lookahead(self) -> int:
@@ -323,6 +344,16 @@ class Limiter(Processor):
             self._hist = ext[:, -(TP_TAPS - 1):].copy()
             det = np.empty(n, dtype=np.float64)
             k.tp_detect(ext, self._rtaps, det, self._tp_bound)
-        k.limiter(x, self.ceiling, self.lookahead, tp, det, rel, s_rel, self._fst, self._ist,
+        if "ceiling_db" in self.envelopes:
+            # ceilings of the samples whose requirement each step computes (the detector's
+            # sample: TP_TAPS // 2 back in true-peak mode) and of the delayed samples it outputs
+            dd = self.latency
+            cs = self._ceilings(self.envelopes["ceiling_db"].evaluate(position - dd, n + dd))
+            back = TP_TAPS // 2 if tp else 0
+            c_req: float | np.ndarray = np.ascontiguousarray(cs[dd - back : dd - back + n])
+            c_out: float | np.ndarray = np.ascontiguousarray(cs[:n])
+        else:
+            c_req = c_out = self.ceiling
+        k.limiter(x, c_req, c_out, self.lookahead, tp, det, rel, s_rel, self._fst, self._ist,
                   self._delay, self._dq_val, self._dq_idx, self._box, out)
         return out

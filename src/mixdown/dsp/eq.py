@@ -7,11 +7,13 @@ any size give the one-pass result. Coefficients come from Robert Bristow-Johnson
 (bilinear transform with the centre frequency pre-warped), vectorised so that the
 coefficients of all control periods of a block are computed at once.
 
-Automated coefficient parameters (frequency, gain, Q) are read once per control
-period of :data:`~mixdown.dsp.base.CONTROL_PERIOD` samples on the absolute sample
-clock (the value at the period's first sample); a block in which they change runs
-through the same kernel, switching coefficients at the period boundaries with the
-same filter state.
+Automated coefficient parameters (frequency, gain, Q, shelf slope) take one value
+per control segment (:meth:`~mixdown.dsp.base.Processor.control_plan`): segments end
+on the absolute grid of :data:`~mixdown.dsp.base.CONTROL_PERIOD` samples and at every
+keyframe, and take the value at their middle sample, so a step keyframe at sample
+*k* changes the filter exactly at *k* and a ramp is followed within half a period.
+A block in which they change runs through the same kernel, switching coefficients
+at the segment boundaries with the same filter state.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import SessionError
-from .base import CONTROL_PERIOD, Param, Processor
+from .base import Param, Processor
 
 SQRT_HALF = math.sqrt(0.5)
 FILTER_TYPES = ("highpass", "lowpass", "low_shelf", "high_shelf", "bell", "notch")
@@ -38,45 +40,10 @@ def check_block(proc: Processor, block: np.ndarray) -> None:
         )
 
 
-def control_plan(
-    proc: Processor, names: tuple[str, ...], position: int, n: int
-) -> tuple[np.ndarray | None, dict[str, Any]]:
-    """Control-rate values of parameters ``names`` over a block.
-
-    Control periods are ``[g, g + CONTROL_PERIOD)`` on the absolute clock and use the
-    value at ``g``. Returns ``(None, values)`` when every parameter holds one value
-    over all periods the block touches (``values`` are floats), else
-    ``(bounds, values)`` with ``bounds`` the int64 block offsets of the period
-    boundaries (``len(bounds) = periods + 1``) and ``values`` holding, for each
-    automated parameter, a float64 array with one value per period.
-
-    Unlike a plain check of the block itself, the test for change starts at the
-    period containing ``position``, whose value may lie before the block: this is
-    what keeps any block split bit-identical.
-    """
-    g0 = position - position % CONTROL_PERIOD
-    envs = {k: proc.envelopes[k] for k in names if k in proc.envelopes}
-    if not any(e.changes_within(g0, position + n - g0) for e in envs.values()):
-        vals: dict[str, Any] = {k: proc.params[k] for k in names}
-        for k, e in envs.items():
-            vals[k] = e.at(position)
-        return None, vals
-    first = CONTROL_PERIOD - position % CONTROL_PERIOD
-    inner = np.arange(first, n, CONTROL_PERIOD, dtype=np.int64)
-    bounds = np.concatenate(([0], inner, [n])).astype(np.int64)
-    nseg = len(bounds) - 1
-    vals = {k: proc.params[k] for k in names}
-    for k, e in envs.items():
-        vals[k] = e.evaluate(g0, CONTROL_PERIOD * (nseg - 1) + 1)[::CONTROL_PERIOD]
-    return bounds, vals
-
-
 def envelope_extremes(proc: Processor, name: str) -> tuple[float, float]:
-    """Smallest and largest value parameter ``name`` can take (its value and keyframes)."""
-    vals = [float(proc.params[name])]
+    """Smallest and largest value parameter ``name`` takes: its keyframes when automated, else its value."""
     env = proc.envelopes.get(name)
-    if env is not None:
-        vals.extend(float(v) for v in env.values)
+    vals = [float(v) for v in env.values] if env is not None else [float(proc.params[name])]
     return min(vals), max(vals)
 
 
@@ -93,7 +60,7 @@ def rbj_biquad(
     gain_db: Any = 0.0,
     q: Any = SQRT_HALF,
     *,
-    shelf_slope: float = 0.0,
+    shelf_slope: Any = 0.0,
 ) -> np.ndarray:
     """Cookbook biquad coefficients, vectorised over the parameters.
 
@@ -106,24 +73,26 @@ def rbj_biquad(
     freq_hz, gain_db, q : float or ndarray
         Centre/corner frequency (Hz, below Nyquist), gain in dB (shelves and bell),
         and Q; broadcast against each other.
-    shelf_slope : float
+    shelf_slope : float or ndarray
         Shelves only: the cookbook's shelf slope S in (0, 1] replaces ``q`` when
-        positive (S = 1 is the steepest slope without overshoot).
+        positive (S = 1 is the steepest slope without overshoot); an array (one
+        value per control segment) must be positive throughout.
 
     Returns
     -------
     ndarray of float64, shape (..., 6)
         ``[b0, b1, b2, 1, a1, a2]`` normalised by a0, as ``sosfilt`` wants them.
     """
-    f, g, qq = np.broadcast_arrays(
-        np.asarray(freq_hz, dtype=np.float64), np.asarray(gain_db, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    f, g, qq, slope = np.broadcast_arrays(
+        np.asarray(freq_hz, dtype=np.float64), np.asarray(gain_db, dtype=np.float64), np.asarray(q, dtype=np.float64),
+        np.asarray(shelf_slope, dtype=np.float64),
     )
     w0 = 2.0 * np.pi * f / sample_rate
     cw = np.cos(w0)
     sw = np.sin(w0)
     amp = np.power(10.0, g / 40.0)
-    if ftype in ("low_shelf", "high_shelf") and shelf_slope > 0:
-        alpha = sw / 2.0 * np.sqrt((amp + 1.0 / amp) * (1.0 / shelf_slope - 1.0) + 2.0)
+    if ftype in ("low_shelf", "high_shelf") and np.all(slope > 0):
+        alpha = sw / 2.0 * np.sqrt((amp + 1.0 / amp) * (1.0 / slope - 1.0) + 2.0)
     else:
         alpha = sw / (2.0 * qq)
     one = np.ones_like(f)
@@ -192,15 +161,16 @@ def pass_sections(
 
 # -- processors ------------------------------------------------------------------------------
 def _freq(default: float) -> Param:
-    return Param(float(default), 10.0, 40000.0, "Hz", doc="corner/centre frequency in Hz (below Nyquist)")
+    return Param(float(default), 10.0, 40000.0, "Hz", doc="corner/centre frequency in Hz (below Nyquist)",
+                 rate="control")
 
 
 def _q(default: float = SQRT_HALF, doc: str = "quality factor (bandwidth); 0.7071 = Butterworth") -> Param:
-    return Param(default, 0.1, 40.0, "", doc=doc)
+    return Param(default, 0.1, 40.0, "", doc=doc, rate="control")
 
 
 def _gain() -> Param:
-    return Param(0.0, -36.0, 36.0, "dB", doc="boost (+) or cut (-) in dB")
+    return Param(0.0, -36.0, 36.0, "dB", doc="boost (+) or cut (-) in dB", rate="control")
 
 
 class _Biquads(Processor):
@@ -252,9 +222,11 @@ class _Biquads(Processor):
         n = block.shape[1]
         if n == 0 or self._nsec == 0:
             return np.array(block, dtype=np.float32, copy=True)
-        bounds, vals = control_plan(self, self.COEF_PARAMS, position, n)
+        bounds, vals = self.control_plan(self.COEF_PARAMS, position, n)
         x = np.ascontiguousarray(block, dtype=np.float32)
         out = np.empty(x.shape, dtype=np.float32)
+        if bounds is not None and len(bounds) == 2:  # one segment (small blocks): the cached design serves
+            bounds, vals = None, {k: (float(v[0]) if np.ndim(v) else v) for k, v in vals.items()}
         if bounds is None:
             self._k.sos_run(x, self._sos_for(vals), self._zi, out, 0, n)
             return out
@@ -286,7 +258,8 @@ def _pass_params(freq: float) -> dict[str, Param]:
     return {
         "freq_hz": _freq(freq),
         "q": _q(doc="resonance: Q of the (most resonant) section; 0.7071 = Butterworth, -3 dB at freq_hz"),
-        "slope_db_oct": Param(12.0, 12.0, 48.0, "dB", automatable=False, doc="12, 24, 36 or 48 dB/octave"),
+        "slope_db_oct": Param(12.0, 12.0, 48.0, "dB", automatable=False, doc="12, 24, 36 or 48 dB/octave",
+                              fixed="it sets the number of filter sections"),
     }
 
 
@@ -317,14 +290,19 @@ class LowPass(_Pass):
 
 
 class _Shelf(_Biquads):
-    COEF_PARAMS = ("freq_hz", "gain_db", "q")
+    COEF_PARAMS = ("freq_hz", "gain_db", "q", "slope")
     FREQ_PARAMS = ("freq_hz",)
     FTYPE: ClassVar[str] = ""
 
+    def automate(self, name: str, envelope: Any) -> None:
+        if name == "slope" and np.any(np.asarray(envelope.values) <= 0):
+            # 0 switches to q, which no slope value reaches continuously
+            raise ValueError(f"{self.kind}.slope automation needs values above 0 (0 means: use q instead)")
+        super().automate(name, envelope)
+
     def _design(self, vals: dict[str, Any]) -> np.ndarray:
         sos = rbj_biquad(
-            self.FTYPE, self.sample_rate, vals["freq_hz"], vals["gain_db"], vals["q"],
-            shelf_slope=self.params["slope"],
+            self.FTYPE, self.sample_rate, vals["freq_hz"], vals["gain_db"], vals["q"], shelf_slope=vals["slope"],
         )
         return sos[..., None, :]
 
@@ -334,8 +312,8 @@ def _shelf_params(freq: float) -> dict[str, Param]:
         "freq_hz": _freq(freq),
         "gain_db": _gain(),
         "q": _q(doc="shelf Q; 0.7071 = steepest without overshoot (used when slope is 0)"),
-        "slope": Param(0.0, 0.0, 1.0, "", automatable=False,
-                       doc="cookbook shelf slope S in (0, 1] instead of q (0 = use q)"),
+        "slope": Param(0.0, 0.0, 1.0, "", rate="control",
+                       doc="cookbook shelf slope S in (0, 1] instead of q (0 = use q; automated: above 0)"),
     }
 
 
@@ -417,11 +395,14 @@ def _eq_params() -> dict[str, Param]:
     params: dict[str, Param] = {}
     for i in range(1, BANDS + 1):
         params[f"band{i}_type"] = Param(
-            "off", automatable=False, choices=("off",) + FILTER_TYPES, doc=f"band {i}: filter type (off = unused)"
+            "off", automatable=False, choices=("off",) + FILTER_TYPES, doc=f"band {i}: filter type (off = unused)",
+            fixed="a filter type is a choice, not a quantity",
         )
-        params[f"band{i}_freq_hz"] = Param(_BAND_FREQS[i - 1], 10.0, 40000.0, "Hz", doc=f"band {i}: frequency in Hz")
-        params[f"band{i}_gain_db"] = Param(0.0, -36.0, 36.0, "dB", doc=f"band {i}: gain in dB (shelves, bell)")
-        params[f"band{i}_q"] = Param(SQRT_HALF, 0.1, 40.0, "", doc=f"band {i}: Q")
+        params[f"band{i}_freq_hz"] = Param(_BAND_FREQS[i - 1], 10.0, 40000.0, "Hz", doc=f"band {i}: frequency in Hz",
+                                           rate="control")
+        params[f"band{i}_gain_db"] = Param(0.0, -36.0, 36.0, "dB", doc=f"band {i}: gain in dB (shelves, bell)",
+                                           rate="control")
+        params[f"band{i}_q"] = Param(SQRT_HALF, 0.1, 40.0, "", doc=f"band {i}: Q", rate="control")
     return params
 
 

@@ -22,7 +22,7 @@ class Gain(Processor):
     kind = "gain"
     PARAMS = {
         "gain_db": Param(0.0, -144.0, 48.0, "dB", doc="gain in dB"),
-        "invert": Param(False, automatable=False, doc="flip polarity"),
+        "invert": Param(False, automatable=False, doc="flip polarity", fixed="a switch"),
     }
 
     def _process(self, block: np.ndarray, position: int) -> np.ndarray:

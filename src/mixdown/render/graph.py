@@ -132,7 +132,8 @@ def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processo
         if pspec is None:
             raise SessionError(f"{spec.type} has no parameter {name!r} to automate", loc=aloc)
         if not pspec.automatable:
-            raise SessionError(f"{spec.type}.{name} cannot be automated", loc=aloc)
+            raise SessionError(f"{spec.type}.{name} cannot be automated ({cls.control_rate(name)['fixed']})",
+                               loc=aloc)
         try:
             proc.automate(name, _envelope(session, keys, pspec.unit))
         except ValueError as exc:
@@ -140,6 +141,22 @@ def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processo
     if spec.sidechain is not None and not cls.SIDECHAIN:
         raise SessionError(f"{spec.type} takes no sidechain input", loc=loc + ("sidechain",))
     return proc
+
+
+def _align_automation(strip: StripNode) -> None:
+    """Move each insert's keyframes to where the timeline's samples reach it.
+
+    An insert sees timeline sample ``t`` at position ``t + d``, ``d`` the latency
+    upstream of it (the strip's input compensation and the inserts before it); the
+    engine gives every insert the block's position, so its envelopes are shifted by
+    ``d`` and a keyframe at ``t`` acts on the audio of ``t``.
+    """
+    upstream = strip.input_latency
+    for proc in strip.chain:
+        if upstream:
+            for name, env in list(proc.envelopes.items()):
+                proc.automate(name, env.shifted(upstream))
+        upstream += proc.latency
 
 
 def _strip_automation(session: Session, automation: Automation) -> tuple[Envelope | None, Envelope | None]:
@@ -295,6 +312,7 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
             if d:
                 edge_delay[(src, name)] = d
         out_latency[name] = s.input_latency + s.latency
+        _align_automation(s)
 
     if session.duration is not None:
         length = session.samples(session.duration)
@@ -312,11 +330,15 @@ def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out
     for pi, spec in enumerate(strip.chain):
         if spec.bypass:
             continue
-        chain.append((build_processor(session, spec, loc + ("chain", pi)), spec))
+        proc = build_processor(session, spec, loc + ("chain", pi))
+        try:
+            proc.prepare(session.sample_rate, 1, channels)  # latency may depend on the rate; re-prepared at render
+        except SessionError as exc:  # e.g. a frequency above Nyquist, an automated delay too short
+            exc.loc = exc.loc or loc + ("chain", pi)
+            raise
+        chain.append((proc, spec))
     gain_env, pan_env = _strip_automation(session, strip.automation)
     procs = [p for p, _ in chain]
-    for p in procs:
-        p.prepare(session.sample_rate, 1, channels)  # latency may depend on the rate; re-prepared at render
     return StripNode(
         name=getattr(strip, "name", MASTER), kind=kind, loc=loc, channels=channels, out_channels=out_channels,
         chain=procs, chain_specs=[s for _, s in chain], sidechains=[s.sidechain for _, s in chain],

@@ -33,6 +33,24 @@ def expand_role_flags(argv: list[str]) -> list[str]:
     return out
 
 
+def absolute_paths(summary: dict) -> dict:
+    """The files a summary names, as absolute paths: the JSON goes to stdout, so whoever reads it
+    (``mixdown report RESULT.json``) cannot know which folder relative paths were relative to."""
+    import os
+
+    def fix(p: object) -> object:
+        return os.path.abspath(p) if isinstance(p, str) and p else p
+
+    for key in ("output", "session", "report"):
+        if key in summary:
+            summary[key] = fix(summary[key])
+    if isinstance(summary.get("measured"), dict) and "file" in summary["measured"]:
+        summary["measured"]["file"] = fix(summary["measured"]["file"])
+    if isinstance(summary.get("stems"), dict):
+        summary["stems"] = {k: fix(v) for k, v in summary["stems"].items()}
+    return summary
+
+
 @app.command()
 def auto(
     session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
@@ -152,7 +170,7 @@ def auto(
             report, protect=[p for p in (session,) if p is not None])
         summary["report"] = str(report)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json.dumps(absolute_paths(summary), indent=2))
     else:
         m = res.measured
         typer.echo(f"wrote {output}: {num(m.integrated_lufs, '{:.2f}')} LUFS integrated"

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from ..analysis.spectrum import THIRD_OCTAVE_HZ, SpectrumMeter, band_levels
 from ..dsp.base import Processor
 from ..errors import AnalysisError, MixdownError
 
-__all__ = ["CLEANUP_TYPES", "Report", "build_report", "collect", "report_from_result"]
+__all__ = ["CLEANUP_TYPES", "Report", "SessionPass", "build_report", "collect", "report_from_result"]
 
 CLEANUP_TYPES = ("dehum", "declick", "denoise", "deesser")
 COLUMNS = 1200
@@ -141,6 +141,8 @@ def collect(
     block_size: int = 16384,
     columns: int = COLUMNS,
     title: str | None = None,
+    rendered: "SessionPass | None" = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Measure everything the report shows; returns the report's JSON data.
 
@@ -150,7 +152,8 @@ def collect(
         The mix as a session (rendered once, with probes). Without it only the
         mix file is measured.
     mix : path, optional
-        The rendered mix; its loudness is measured exactly as ``mixdown measure`` does.
+        The rendered mix; its loudness and QC are measured exactly as ``mixdown
+        check`` does (:func:`mixdown.deliver.check.measure_media`).
     decisions : list of Decision or dict
         What ``auto`` did (shown in words).
     analysis : Analysis, optional
@@ -159,6 +162,12 @@ def collect(
         the voice activity detector.
     target : Target, optional
         Delivery target drawn on the loudness plot and checked.
+    rendered : SessionPass, optional
+        The measurements of a render that already ran with this pass's probes and
+        taps (``mixdown render --report``): nothing is rendered again, and the
+        master's loudness is the render's own meter (``rendered.meter``).
+    progress : callable, optional
+        ``progress(done, total)`` while the session renders (frames).
 
     Raises
     ------
@@ -167,8 +176,10 @@ def collect(
     """
     from .. import __version__ as version
 
-    if session is None and mix is None:
+    if session is None and mix is None and rendered is None:
         raise MixdownError("a report needs a session or a mix file")
+    if rendered is not None:
+        session = rendered.session
     dec = [d.to_json() if hasattr(d, "to_json") else dict(d) for d in decisions]
     data: dict[str, Any] = {
         "title": title or (Path(session.file).stem if session is not None and session.file else
@@ -178,43 +189,44 @@ def collect(
         "decisions": dec,
         "tracks": [],
     }
-    res = None
-    mix_qc = None
-    if mix is not None:
-        from ..analysis.measure import measure_file
-
-        res = measure_file(mix)
-        mix_qc = _qc_file(mix, limits)
-        data["loudness_source"] = f"measured from {Path(mix).name} (the meter of `mixdown measure`)"
+    res = mix_qc = dlg_gated = None
+    all_speech: list[Region] = []
     if session is not None:
-        session_data, res_render, qc_render = _collect_session(
-            session, analysis=analysis, speech=speech, decisions=dec, detect_speech=detect_speech,
-            limits=limits, block_size=block_size, columns=columns, measure_master=res is None)
+        if rendered is None:
+            rendered = SessionPass(session, analysis=analysis, speech=speech, decisions=dec,
+                                   detect_speech=detect_speech, limits=limits, columns=columns,
+                                   measure_master=mix is None)
+            rendered.run(block_size=block_size, progress=progress)
+        session_data, res, mix_qc, dlg_gated = rendered.finish()
+        all_speech = rendered.all_speech
         data.update(session_data)
-        if res is None:
-            res, mix_qc = res_render, qc_render
-            data["loudness_source"] = "measured on the render of the session (float, before encoding)"
+        data["loudness_source"] = rendered.loudness_source
+    if mix is not None:
+        from ..deliver.check import measure_media
+
+        m = measure_media(mix, speech=_rescale(all_speech, rendered, mix) if all_speech else False, limits=limits)
+        res, mix_qc, dlg_gated = m.loudness, m.qc, m.dialogue_lufs
+        data["loudness_source"] = f"measured from {Path(mix).name} (the meter of `mixdown measure` and `check`)"
+        if "dialogue_gated_lufs" in data:
+            data["dialogue_gated_lufs"] = _r(dlg_gated)
     assert res is not None
-    data["loudness"] = {**res.to_json(), "file": str(mix) if mix else None,
+    data["loudness"] = {**res.to_json(), "file": str(mix) if mix else (rendered.output if rendered else None),
                         "momentary": _series(res.momentary_series), "short_term": _series(res.short_term_series)}
     data.setdefault("programme", {"duration_s": round(res.duration_s, 3)})
     data["mix_qc"] = mix_qc.to_json() if mix_qc is not None else None
-    data["compliance"] = _compliance(res, target, data.get("dialogue_gated_lufs"))
+    data["compliance"] = _compliance(res, target, dlg_gated)
     return data
 
 
-def _qc_file(path: str | Path, limits: QCLimits) -> Any:
-    from ..media.decode import open_source, probe
+def _rescale(regions: list[Region], rendered: "SessionPass | None", mix: str | Path) -> list[Region]:
+    """Speech regions of the session (its rate) as the half-open ranges ``measure_media`` reads at the mix's rate."""
+    from ..media.decode import probe
 
-    info = probe(path)
-    meter = QCMeter(info.sample_rate, info.channels, limits=limits)
-    remaining = info.frames
-    with open_source(path, sample_rate=info.sample_rate) as reader:
-        while remaining > 0:
-            n = min(65536, remaining)
-            meter.process(reader.read(n))
-            remaining -= n
-    return meter.result()
+    sr = rendered.sample_rate if rendered is not None else None
+    rate = probe(mix).sample_rate
+    if sr is None or sr == rate:
+        return regions
+    return [(a * rate // sr, b * rate // sr) for a, b in regions]
 
 
 def _compliance(res: Any, target: Any, dialogue_lufs: float | None) -> dict[str, Any]:
@@ -234,152 +246,238 @@ def _compliance(res: Any, target: Any, dialogue_lufs: float | None) -> dict[str,
     return {"checked": True, "measured_lufs": _r(got), "compliant": not problems, "problems": problems}
 
 
-def _collect_session(session: Any, *, analysis: Any, speech: dict[str, list[Region]] | None,
-                     decisions: list[dict[str, Any]], detect_speech: bool, limits: QCLimits, block_size: int,
-                     columns: int, measure_master: bool) -> tuple[dict[str, Any], Any, Any]:
-    from ..analysis.levels import LevelMeter
-    from ..analysis.loudness import LoudnessMeter
-    from ..auto.cleanup import pauses_for
-    from ..auto.ducking import merge_regions
-    from ..render.engine import Renderer
-    from ..render.graph import check
+class _In(Processor):
+    """Pass-through probe: the raw input level of a track (clips with their gains, before any insert)."""
 
-    graph = check(session)
-    sr = graph.sample_rate
-    length = graph.length
-    # -- who speaks when
-    regions: dict[str, list[Region]] = {}
-    origin = None
-    if analysis is not None:
-        regions, origin = dict(analysis.speech), "auto's analysis"
-    elif speech is not None:
-        regions, origin = dict(speech), "given"
-    else:
-        regions = _speech_from_decisions(decisions, sr)
-        origin = "the decision list" if regions else None
-        if not regions and detect_speech and any(t.role == "dialogue" and not t.mute for t in session.tracks):
+    kind = ""  # not registered: inserted into a compiled graph only
+    PARAMS = {}
+
+    def __init__(self, lm: Any, length: int) -> None:
+        super().__init__()
+        self.lm = lm
+        self.length = length
+
+    def _process(self, block: np.ndarray, position: int) -> np.ndarray:
+        if position < self.length:
+            self.lm.process(block[:, : max(0, min(block.shape[1], self.length - position))])
+        return block
+
+
+class SessionPass:
+    """The report's measurements of one render of a session, fed block by block.
+
+    Building it compiles the session and inserts pass-through probes into the
+    compiled graph (never into the session): they cannot change a sample of the
+    output. Render ``graph`` with ``taps=self.taps`` and feed every master block
+    to :meth:`consume_master` and every tap dict to :meth:`consume_taps` -- or
+    call :meth:`run`. ``mixdown render --report`` feeds the render's own pass,
+    so the report costs no second render.
+
+    Parameters
+    ----------
+    session : Session
+    graph : Graph, optional
+        The compiled session to instrument (default: compiled here).
+    meter : LoudnessMeter, optional
+        The caller's master meter, fed by the caller (the render's own). Without
+        one (and with ``measure_master``) the pass keeps its own and feeds it.
+    measure_master : bool
+        Measure the master's loudness and QC (off when a mix file is measured instead).
+    output : str, optional
+        Name of the file the render wrote (shown in the report).
+    analysis, speech, decisions, detect_speech, limits, columns
+        As :func:`collect`.
+    """
+
+    def __init__(self, session: Any, *, graph: Any = None, meter: Any = None, measure_master: bool = True,
+                 output: str | None = None, analysis: Any = None, speech: dict[str, list[Region]] | None = None,
+                 decisions: Sequence[dict[str, Any]] = (), detect_speech: bool = True,
+                 limits: QCLimits = QCLimits(), columns: int = COLUMNS) -> None:
+        from ..analysis.levels import LevelMeter
+        from ..analysis.loudness import LoudnessMeter
+        from ..render.graph import check
+
+        self.session = session
+        self.graph = graph = graph if graph is not None else check(session)
+        self.sample_rate = sr = graph.sample_rate
+        self.length = graph.length
+        self.columns = columns
+        self.limits = limits
+        self.output = output
+        self.regions, self.origin = self._speech(session, analysis, speech, list(decisions), detect_speech)
+        from ..auto.ducking import merge_regions
+
+        self.all_speech = merge_regions([r for regs in self.regions.values() for r in regs], 1)
+        self.probes = self._instrument(session, graph)
+        self.level_in = {name: LevelMeter(sr, graph.strips[name].channels) for name in self.probes}
+        for name, lm in self.level_in.items():
+            strip = graph.strips[name]
+            strip.chain = [strip.chain[0], _In(lm, self.length)] + strip.chain[1:]
+            strip.sidechains = [None, None] + strip.sidechains[1:]
+        self.level_out = {name: LevelMeter(sr, graph.channels, layout=session.layout) for name in self.taps}
+        # per track: no true peak and no fold-down (a panned mono track is trivially mono-compatible;
+        # the mix's QC measures both)
+        self.qc_tracks = {name: QCMeter(sr, graph.channels, limits=limits, true_peak=False, fold_down=False)
+                          for name in self.probes}
+        self._own_meter = meter is None and measure_master
+        self.meter = meter if meter is not None else (
+            LoudnessMeter(sr, graph.channels, layout=session.layout) if measure_master else None)
+        # the loudness meter's true peak serves the QC too (one interpolator, not two)
+        self.qc_mix = QCMeter(sr, graph.channels, limits=limits, true_peak=False) if measure_master else None
+        self.loudness_source = ("measured on the render (its own meter, as `mixdown render` prints it)"
+                                if meter is not None else
+                                "measured on the render of the session (float, before encoding)")
+
+    @staticmethod
+    def _speech(session: Any, analysis: Any, speech: dict[str, list[Region]] | None,
+                decisions: list[dict[str, Any]], detect_speech: bool) -> tuple[dict[str, list[Region]], str | None]:
+        """Who speaks when, and where that came from."""
+        if analysis is not None:
+            return dict(analysis.speech), "auto's analysis"
+        if speech is not None:
+            return dict(speech), "given"
+        regions = _speech_from_decisions(decisions, session.sample_rate)
+        if regions:
+            return regions, "the decision list"
+        if detect_speech and any(t.role == "dialogue" and not t.mute for t in session.tracks):
             try:
                 from ..auto.analyse import analyse
 
-                regions, origin = dict(analyse(session).speech), "voice activity detection"
+                return dict(analyse(session).speech), "voice activity detection"
             except AnalysisError:
-                regions, origin = {}, None
-    all_speech = merge_regions([r for regs in regions.values() for r in regs], 1)
-    margin = int(round(0.05 * sr))  # speech is padded by the detector already
-    # -- probes and taps
-    probes: dict[str, tuple[_Capture, _Capture | None, str]] = {}
-    taps: dict[str, list[str]] = {}
-    roles: dict[str, list[str]] = {}
-    for t in session.tracks:
-        strip = graph.strips.get(t.name)
-        if strip is None:
-            continue
+                pass
+        return {}, None
+
+    def _pauses(self, strip: Any) -> list[Region]:
+        from ..auto.cleanup import pauses_for
+        from ..auto.ducking import merge_regions
+
+        if not self.all_speech:
+            return []
+        sr = self.sample_rate
         clips = merge_regions([(c.start, c.end) for c in strip.clips], 1)
-        pauses = pauses_for(clips, all_speech, margin, min_length=int(0.1 * sr)) if all_speech else []
-        own = regions.get(t.name, [])
-        before = _Capture(sr, length, own, pauses, 0, columns)
-        after = None
-        what = ""
-        if t.role == "dialogue":
-            idx = [i for i, spec in enumerate(strip.chain_specs)
-                   if spec.type in CLEANUP_TYPES or (spec.id or "").startswith("auto-expander")]
-            cut = (idx[-1] + 1) if idx else len(strip.chain)
-            what = "cleanup" if idx else "the chain"
-            lat = sum(p.latency for p in strip.chain[:cut])
-            after = _Capture(sr, length, own, pauses, lat, columns)
-            strip.chain = strip.chain[:cut] + [after] + strip.chain[cut:]
-            strip.sidechains = strip.sidechains[:cut] + [None] + strip.sidechains[cut:]
-        strip.chain = [before] + strip.chain
-        strip.sidechains = [None] + strip.sidechains
-        probes[t.name] = (before, after, what)
-        taps[t.name] = [t.name]
-        if not strip.mute:
-            roles.setdefault(t.role, []).append(t.name)
-    for role, names in roles.items():
-        taps[f"role:{role}"] = names
-    level_in = {name: LevelMeter(sr, graph.strips[name].channels) for name in probes}
-    level_out = {name: LevelMeter(sr, graph.channels, layout=session.layout) for name in taps}
-    qc_tracks = {name: QCMeter(sr, graph.channels, limits=limits, true_peak=False) for name in probes}
-    meter = LoudnessMeter(sr, graph.channels, layout=session.layout) if measure_master else None
-    qc_mix = QCMeter(sr, graph.channels, limits=limits) if measure_master else None
+        # speech is padded by the detector already
+        return pauses_for(clips, self.all_speech, int(round(0.05 * sr)), min_length=int(0.1 * sr))
 
-    class _In(Processor):  # raw input level per track (after the `before` probe)
-        kind = ""
-        PARAMS = {}
+    def _instrument(self, session: Any, graph: Any) -> dict[str, tuple[_Capture, _Capture | None, str]]:
+        """Waveform/spectrum probes at each track's chain input and after its cleanup; the taps."""
+        sr, length, columns = self.sample_rate, self.length, self.columns
+        probes: dict[str, tuple[_Capture, _Capture | None, str]] = {}
+        self.taps: dict[str, list[str]] = {}
+        roles: dict[str, list[str]] = {}
+        for t in session.tracks:
+            strip = graph.strips.get(t.name)
+            if strip is None:
+                continue
+            pauses = self._pauses(strip)
+            own = self.regions.get(t.name, [])
+            before = _Capture(sr, length, own, pauses, 0, columns)
+            after = None
+            what = ""
+            if t.role == "dialogue":
+                idx = [i for i, spec in enumerate(strip.chain_specs)
+                       if spec.type in CLEANUP_TYPES or (spec.id or "").startswith("auto-expander")]
+                cut = (idx[-1] + 1) if idx else len(strip.chain)
+                what = "cleanup" if idx else "the chain"
+                lat = sum(p.latency for p in strip.chain[:cut])
+                after = _Capture(sr, length, own, pauses, lat, columns)
+                strip.chain = strip.chain[:cut] + [after] + strip.chain[cut:]
+                strip.sidechains = strip.sidechains[:cut] + [None] + strip.sidechains[cut:]
+            strip.chain = [before] + strip.chain
+            strip.sidechains = [None] + strip.sidechains
+            probes[t.name] = (before, after, what)
+            self.taps[t.name] = [t.name]
+            if not strip.mute:
+                roles.setdefault(t.role, []).append(t.name)
+        for role, names in roles.items():
+            self.taps[f"role:{role}"] = names
+        return probes
 
-        def __init__(self, lm: LevelMeter) -> None:
-            super().__init__()
-            self.lm = lm
+    # -- feeding --------------------------------------------------------------------
 
-        def _process(self, block: np.ndarray, position: int) -> np.ndarray:
-            if position < length:
-                self.lm.process(block[:, : max(0, min(block.shape[1], length - position))])
-            return block
+    def consume_master(self, block: np.ndarray) -> None:
+        """One master block (in order); feeds the pass's own loudness meter, if it keeps one, and the QC."""
+        if self._own_meter:
+            self.meter.process(block)
+        if self.qc_mix is not None:
+            self.qc_mix.process(block)
 
-    for name in probes:
-        strip = graph.strips[name]
-        strip.chain = [strip.chain[0], _In(level_in[name])] + strip.chain[1:]
-        strip.sidechains = [None, None] + strip.sidechains[1:]
-    renderer = Renderer(graph, block_size=block_size, taps=taps)  # prepares every processor, probes too
-    for _pos, block, tap in renderer.blocks():
-        if meter is not None:
-            meter.process(block)
-            qc_mix.process(block)
-        for name, x in tap.items():
-            level_out[name].process(x)
-            if name in qc_tracks:
-                qc_tracks[name].process(x)
-    res = meter.result() if meter is not None else None
-    dlg_gated = meter.integrated_over(all_speech) if meter is not None and all_speech else None
-    # -- per track
-    tracks = []
-    series = {name: lm.series() for name, lm in level_out.items()}
-    for t in session.tracks:
-        if t.name not in probes:
-            continue
-        before, after, what = probes[t.name]
-        own = regions.get(t.name, [])
-        clips = merge_regions([(c.start, c.end) for c in graph.strips[t.name].clips], 1)
-        pauses = pauses_for(clips, all_speech, margin, min_length=int(0.1 * sr)) if all_speech else []
-        # a track is silent between its clips by design: silence is the mix's problem, not a track's
-        qres = qc_tracks[t.name].result(pauses=pauses if t.role == "dialogue" else None, silence_is_problem=False)
-        entry: dict[str, Any] = {
-            "name": t.name, "role": t.role, "mute": t.mute,
-            "input_lufs": _r(level_in[t.name].series().loudness()),
-            "mix_lufs": _r(series[t.name].loudness()),
-            "speech_lufs": _r(series[t.name].loudness(own)) if own else None,
-            "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in own[:5000]],
-            "waveform": {"t": [round((i + 0.5) * length / columns / sr, 3) for i in range(columns)],
-                         "lo": [round(float(v), 4) for v in before.lo], "hi": [round(float(v), 4) for v in before.hi]},
-            "gain_curve": _gain_curve(session, t, length, columns),
-            "chain": [spec.type + (f" ({spec.id})" if spec.id else "") for spec in t.chain if not spec.bypass],
-            "qc": qres.to_json(),
-        }
-        if after is not None:
-            entry["spectrum"] = {
-                "bands_hz": [round(f, 1) for f in THIRD_OCTAVE_HZ],
-                "after_is": what,
-                "speech before": _bands(before.speech), "speech after": _bands(after.speech),
-                "pauses before": _bands(before.pauses), "pauses after": _bands(after.pauses),
+    def consume_taps(self, taps: dict[str, np.ndarray]) -> None:
+        """One block of every tap (in order)."""
+        for name, x in taps.items():
+            self.level_out[name].process(x)
+            if name in self.qc_tracks:
+                self.qc_tracks[name].process(x)
+
+    def run(self, *, block_size: int = 16384, progress: Any = None) -> None:
+        """Render the instrumented graph and feed the pass (when no render of the caller does)."""
+        from ..render.engine import Renderer
+
+        for _pos, block, tap in Renderer(self.graph, block_size=block_size, taps=self.taps).blocks(progress=progress):
+            self.consume_master(block)
+            self.consume_taps(tap)
+
+    # -- results --------------------------------------------------------------------
+
+    def finish(self) -> tuple[dict[str, Any], Any, Any, float | None]:
+        """``(session data, master LoudnessResult or None, master QCResult or None, dialogue-gated LUFS)``."""
+        from ..auto.ducking import merge_regions
+
+        sr, length, graph, session = self.sample_rate, self.length, self.graph, self.session
+        res = self.meter.result() if self.meter is not None else None
+        dlg_gated = self.meter.integrated_over(self.all_speech) if self.meter is not None and self.all_speech else None
+        tracks = []
+        series = {name: lm.series() for name, lm in self.level_out.items()}
+        for t in session.tracks:
+            if t.name not in self.probes:
+                continue
+            before, after, what = self.probes[t.name]
+            own = self.regions.get(t.name, [])
+            pauses = self._pauses(graph.strips[t.name])
+            # a track is silent between its clips by design: silence is the mix's problem, not a track's
+            qres = self.qc_tracks[t.name].result(pauses=pauses if t.role == "dialogue" else None,
+                                                 silence_is_problem=False)
+            entry: dict[str, Any] = {
+                "name": t.name, "role": t.role, "mute": t.mute,
+                "input_lufs": _r(self.level_in[t.name].series().loudness()),
+                "mix_lufs": _r(series[t.name].loudness()),
+                "speech_lufs": _r(series[t.name].loudness(own)) if own else None,
+                "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in own[:5000]],
+                "waveform": {"t": [round((i + 0.5) * length / self.columns / sr, 3) for i in range(self.columns)],
+                             "lo": [round(float(v), 4) for v in before.lo],
+                             "hi": [round(float(v), 4) for v in before.hi]},
+                "gain_curve": _gain_curve(session, t, length, self.columns),
+                "chain": [spec.type + (f" ({spec.id})" if spec.id else "") for spec in t.chain if not spec.bypass],
+                "qc": qres.to_json(),
             }
-        tracks.append(entry)
-    dm = None
-    if "role:dialogue" in series and "role:music" in series and all_speech:
-        dm = dialogue_to_music(series["role:dialogue"], series["role:music"], all_speech)
-    out = {
-        "programme": {"duration_s": round(length / sr, 3), "sample_rate": sr, "channels": graph.channels,
-                      "layout": session.layout},
-        "speech_origin": origin,
-        "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in all_speech[:5000]],
-        "tracks": tracks,
-        "dialogue_to_music_lu": _r(dm),
-        "dialogue_gated_lufs": _r(dlg_gated),
-        "stems_lufs": {name[5:]: _r(series[name].loudness()) for name in series if name.startswith("role:")},
-    }
-    if dm is not None and dm < limits.min_dialogue_to_music_lu:
-        out["dialogue_to_music_problem"] = (f"dialogue only {dm:.1f} LU over the music while people speak "
-                                            f"(want {limits.min_dialogue_to_music_lu:g} LU or more)")
-    return out, res, qc_mix
+            if after is not None:
+                entry["spectrum"] = {
+                    "bands_hz": [round(f, 1) for f in THIRD_OCTAVE_HZ],
+                    "after_is": what,
+                    "speech before": _bands(before.speech), "speech after": _bands(after.speech),
+                    "pauses before": _bands(before.pauses), "pauses after": _bands(after.pauses),
+                }
+            tracks.append(entry)
+        dm = None
+        if "role:dialogue" in series and "role:music" in series and self.all_speech:
+            dm = dialogue_to_music(series["role:dialogue"], series["role:music"], self.all_speech)
+        out = {
+            "programme": {"duration_s": round(length / sr, 3), "sample_rate": sr, "channels": graph.channels,
+                          "layout": session.layout},
+            "speech_origin": self.origin,
+            "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in self.all_speech[:5000]],
+            "tracks": tracks,
+            "dialogue_to_music_lu": _r(dm),
+            "dialogue_gated_lufs": _r(dlg_gated),
+            "stems_lufs": {name[5:]: _r(series[name].loudness()) for name in series if name.startswith("role:")},
+        }
+        if dm is not None and dm < self.limits.min_dialogue_to_music_lu:
+            out["dialogue_to_music_problem"] = (f"dialogue only {dm:.1f} LU over the music while people speak "
+                                                f"(want {self.limits.min_dialogue_to_music_lu:g} LU or more)")
+        qc = None
+        if self.qc_mix is not None:
+            qc = self.qc_mix.result(true_peak_dbtp=res.true_peak_dbtp if res is not None else None)
+        return out, res, qc, dlg_gated
 
 
 # ------------------------------------------------------------------------- report
@@ -423,7 +521,8 @@ def build_report(session: Any = None, **options: Any) -> Report:
     ----------
     session : Session, optional
     **options
-        As :func:`collect` (``mix``, ``decisions``, ``analysis``, ``target``, ``speech``, ...).
+        As :func:`collect` (``mix``, ``decisions``, ``analysis``, ``target``, ``speech``,
+        ``rendered``, ``progress``...); ``progress(done, total)`` also follows the plots.
 
     Returns
     -------
@@ -431,10 +530,23 @@ def build_report(session: Any = None, **options: Any) -> Report:
     """
     from .html import render_html
 
-    data = collect(session, **options)
-    html, plots = render_html(data)
+    progress = options.pop("progress", None)
+    data = collect(session, progress=progress, **options)
+    html, plots = render_html(data, progress=progress)
     data["plots"] = plots
     return Report(html=html, data=data)
+
+
+def _result_path(result: Path, value: Any, key: str) -> Path:
+    """A file a result names: absolute as written, relative to the result's folder otherwise; it must exist."""
+    if not isinstance(value, str):
+        raise MixdownError(f"{key!r} must be a file name, not {type(value).__name__}", file=result)
+    q = Path(value)
+    full = q if q.is_absolute() else result.parent / q
+    if not full.exists():
+        rule = "" if q.is_absolute() else f" (a relative path is read relative to the result file's folder: {full})"
+        raise MixdownError(f"the {key} it names, {value}, does not exist{rule}", file=result)
+    return full
 
 
 def report_from_result(path: str | Path, *, mix: str | Path | None = None, **options: Any) -> Report:
@@ -442,6 +554,9 @@ def report_from_result(path: str | Path, *, mix: str | Path | None = None, **opt
 
     The result names the mix (``output``), the target and the decisions; when it
     also names the saved session (``session``), that is rendered for the tracks.
+    ``auto --json`` writes absolute paths (its JSON goes to stdout, so no folder is
+    known to be relative to); a relative path in a result is read relative to the
+    result file's folder, as a session's media are.
 
     Raises
     ------
@@ -458,16 +573,13 @@ def report_from_result(path: str | Path, *, mix: str | Path | None = None, **opt
         raise MixdownError(f"not a readable result file ({exc})", file=p) from None
     if not isinstance(res, dict) or "decisions" not in res:
         raise MixdownError("not a result of `mixdown auto --json` (no decision list)", file=p)
-    base = p.parent
     session = None
     if res.get("session"):
-        sp = Path(res["session"])
-        session = load_session(sp if sp.is_absolute() else base / sp)
-    out = mix or res.get("output")
-    if out is not None:
-        out = Path(out)
-        if not out.is_absolute() and not out.exists():
-            out = base / out
-    target = Target(**res["target"]) if isinstance(res.get("target"), dict) else None
+        session = load_session(_result_path(p, res["session"], "session"))
+    out = mix if mix is not None else (_result_path(p, res["output"], "output") if res.get("output") else None)
+    target = options.pop("target", None)
+    if target is None and isinstance(res.get("target"), dict):
+        known = {f.name for f in fields(Target)}
+        target = Target(**{k: v for k, v in res["target"].items() if k in known})
     return build_report(session, mix=out, decisions=res["decisions"], target=target,
                         title=options.pop("title", p.stem), **options)

@@ -36,6 +36,24 @@ def _num(x: Any, fmt: str = "{:.1f}", unit: str = "") -> str:
     return _e(fmt.format(x) + (f" {unit}" if unit else ""))
 
 
+class _Plots(list):
+    """Names of the plots embedded so far, reporting progress as they come."""
+
+    def __init__(self, progress: Any, total: int) -> None:
+        super().__init__()
+        self.progress, self.total = progress, max(total, 1)
+
+    def append(self, name: str) -> None:  # type: ignore[override]
+        super().append(name)
+        if self.progress is not None:
+            self.progress(len(self), self.total)
+
+
+def _plot_count(data: dict[str, Any]) -> int:
+    tracks = data.get("tracks", [])
+    return 1 + (1 + 2 * len(tracks) if tracks else 0)
+
+
 def _img(png: bytes, alt: str, caption: str, name: str, registry: list[str]) -> str:
     registry.append(name)
     b64 = base64.b64encode(png).decode("ascii")
@@ -53,9 +71,12 @@ def _td(x: str, numeric: bool = False) -> str:
     return f'<td class="n">{x}</td>' if numeric else f"<td>{x}</td>"
 
 
-def render_html(data: dict[str, Any]) -> tuple[str, list[str]]:
-    """The page for a report's data; returns ``(html, names of the plots embedded)``."""
-    names: list[str] = []
+def render_html(data: dict[str, Any], *, progress: Any = None) -> tuple[str, list[str]]:
+    """The page for a report's data; returns ``(html, names of the plots embedded)``.
+
+    ``progress(done, total)`` is called after each plot.
+    """
+    names = _Plots(progress, _plot_count(data))
     parts: list[str] = []
     loud = data["loudness"]
     target = data.get("target")
@@ -172,4 +193,4 @@ def render_html(data: dict[str, Any]) -> tuple[str, list[str]]:
             f"<title>mixdown report: {_e(data.get('title', 'mix'))}</title><style>{_CSS}</style></head><body>"
             + "\n".join(parts)
             + f'<script type="application/json" id="mixdown-report-data">{payload}</script></body></html>')
-    return page, names
+    return page, list(names)

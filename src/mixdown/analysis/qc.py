@@ -113,19 +113,26 @@ class QCLimits:
 
 @dataclass
 class Requirement:
-    """One rule, measured: passed or not, and why."""
+    """One rule, measured: passed or not, and why.
+
+    ``advisory``: what the spec only recommends; a miss is said, never a failure.
+    """
 
     name: str
     passed: bool
     measured: float | None
     limit: str
     detail: str = ""
+    advisory: bool = False
 
     def to_json(self) -> dict[str, Any]:
         m = self.measured
-        return {"name": self.name, "passed": self.passed,
-                "measured": None if m is None or not math.isfinite(m) else round(float(m), 3),
-                "limit": self.limit, "detail": self.detail}
+        out = {"name": self.name, "passed": self.passed,
+               "measured": None if m is None or not math.isfinite(m) else round(float(m), 3),
+               "limit": self.limit, "detail": self.detail}
+        if self.advisory:
+            out["advisory"] = True
+        return out
 
 
 @dataclass

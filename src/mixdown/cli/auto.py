@@ -110,6 +110,9 @@ def auto(
         if ext not in (".wav", ".flac"):
             fail(f"-o {output}: the mix is written as .wav or .flac, or into a video (.mp4 .mov .mkv .m4v .webm)")
         fmt = fmt or ("flac" if ext == ".flac" else "wav24")
+        from ..deliver.formats import resolve_format
+
+        resolve_format(output, fmt)  # -o mix.flac --format wav24: refused, not a WAV under a .flac name
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if duck_mode not in ("keyframes", "sidechain"):

@@ -245,12 +245,12 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        """True only if every requirement passed (and there is at least one)."""
-        return bool(self.requirements) and all(r.passed for r in self.requirements)
+        """True only if every requirement passed (and there is at least one); advice never fails."""
+        return bool(self.requirements) and all(r.passed or r.advisory for r in self.requirements)
 
     @property
     def failures(self) -> list[Requirement]:
-        return [r for r in self.requirements if not r.passed]
+        return [r for r in self.requirements if not r.passed and not r.advisory]
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "target": self.target.to_json(), "passed": self.passed,
@@ -275,11 +275,24 @@ def evaluate(m: Measurement, target: Target, *, ceiling: float | None = None,
     ok = tp is None or tp <= c
     reqs.append(Requirement("true_peak", ok, tp, f"<= {c:g} dBTP",
                             "silent: no peak" if tp is None else f"{tp:.2f} dBTP" + ("" if ok else f", {tp - c:+.2f} dB over")))
+    lra = m.loudness.loudness_range_lu
     if target.max_lra_lu is not None:
-        lra = m.loudness.loudness_range_lu
         ok = lra is not None and lra <= target.max_lra_lu
         reqs.append(Requirement("loudness_range", ok, lra, f"<= {target.max_lra_lu:g} LU",
                                 "undefined (shorter than 3 s or silent)" if lra is None else f"{lra:.1f} LU"))
+    if target.recommended_lra_lu is not None:
+        lo, hi = target.recommended_lra_lu
+        ok = lra is None or lo <= lra <= hi
+        reqs.append(Requirement("loudness_range_recommended", ok, lra, f"{lo:g}-{hi:g} LU (recommended)",
+                                "undefined (shorter than 3 s or silent)" if lra is None else
+                                f"{lra:.1f} LU" + ("" if ok else f", outside the {lo:g}-{hi:g} LU the spec recommends"),
+                                advisory=True))
+    if target.max_short_term_lufs is not None:
+        st = m.loudness.short_term_max_lufs
+        ok = st is None or st <= target.max_short_term_lufs
+        reqs.append(Requirement("max_short_term", ok, st, f"<= {target.max_short_term_lufs:g} LUFS",
+                                "undefined (shorter than 3 s or silent)" if st is None else
+                                f"{st:.2f} LUFS" + ("" if ok else f", {st - target.max_short_term_lufs:+.2f} LU over")))
     if m.qc is not None:
         qc = qc_requirements(m.qc, QCLimits(), true_peak=False, silence=max_silence_s is not None,
                              max_silence_s=max_silence_s)
@@ -355,5 +368,6 @@ def format_result(res: CheckResult) -> str:
             f"{', video' if m.has_video else ''})")
     lines = [head]
     for r in res.requirements:
-        lines.append(f"  {'ok  ' if r.passed else 'FAIL'} {r.name:<20} {r.detail}  [{r.limit}]")
+        verdict = "ok  " if r.passed else "note" if r.advisory else "FAIL"
+        lines.append(f"  {verdict} {r.name:<20} {r.detail}  [{r.limit}]")
     return "\n".join(lines)

@@ -243,6 +243,9 @@ def _compliance(res: Any, target: Any, dialogue_lufs: float | None) -> dict[str,
         problems.append(f"true peak {res.true_peak_dbtp:.2f} dBTP is over {target.true_peak_dbtp:g} dBTP")
     if target.max_lra_lu is not None and res.loudness_range_lu is not None and res.loudness_range_lu > target.max_lra_lu:
         problems.append(f"loudness range {res.loudness_range_lu:.1f} LU is over {target.max_lra_lu:g} LU")
+    st, st_max = res.short_term_max_lufs, target.max_short_term_lufs
+    if st_max is not None and st is not None and st > st_max:
+        problems.append(f"maximum short-term loudness {st:.1f} LUFS is over {st_max:g} LUFS")
     return {"checked": True, "measured_lufs": _r(got), "compliant": not problems, "problems": problems}
 
 

@@ -126,7 +126,9 @@ def render_html(data: dict[str, Any], *, progress: Any = None) -> tuple[str, lis
             q = t.get("qc", {})
             rows.append([_td(_e(t["name"])), _td(_e(t["role"])), _td(_num(t.get("input_lufs")), True),
                          _td(_num(t.get("mix_lufs")), True), _td(_num(t.get("speech_lufs")), True),
-                         _td(_num(q.get("sample_peak_dbfs")), True), _td(_num(q.get("noise_floor_db")), True),
+                         _td(_num(q.get("sample_peak_dbfs")), True),
+                         _td("digital silence" if q.get("noise_floor") == "digital silence" else
+                             _num(q.get("noise_floor_db")), True),
                          _td(_e(", ".join(t.get("chain", [])) or "—"))])
         parts.append(_table(["track", "role", "input LUFS", "in mix LUFS", "speech LUFS (in mix)", "peak dBFS",
                              "noise floor in pauses dB", "chain"], rows))

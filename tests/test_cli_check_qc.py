@@ -137,3 +137,28 @@ def test_digital_silence_in_the_pauses_is_said_so(tmp_path):
     host = data["tracks"][0]["qc"]
     assert host["noise_floor"] == "digital silence" and host["noise_floor_db"] is None
     assert "digital silence" in html and "-437" not in html
+
+
+def test_check_with_the_energy_vad_passes_a_compliant_dialogue_mix(tmp_path):
+    """Real dialogue over a music bed, its speech (real_audio.json's phrases) at Netflix's -27 LKFS."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    truth = [tuple(r) for r in json.loads((data / "real_audio.json").read_text())["files"][
+        "speech_host_16k.flac"]["speech"]]
+    sp, fs = sf.read(data / "speech_host_16k.flac", dtype="float32")
+    mu, _ = sf.read(data / "music_16k.flac", dtype="float32")
+    n = min(len(sp), len(mu))
+    mix = sp[:n] + 0.1 * mu[:n]  # the bed about 20 dB under the voice
+    # dialogue-gated loudness by an independent meter: libebur128 over the speech alone
+    speech_only = np.concatenate([mix[a:b] for a, b in truth if b <= n])
+    meter = pyebur128.R128State(1, fs, pyebur128.MeasurementMode.MODE_I)
+    meter.add_frames(speech_only.astype(np.float64), speech_only.shape[0])
+    mix = (mix * 10 ** ((-27.0 - pyebur128.get_loudness_global(meter)) / 20)).astype(np.float32)
+    sf.write(tmp_path / "mix.wav", mix, fs, subtype="FLOAT")
+    for vad in ("energy", "silero"):
+        r = run("check", tmp_path / "mix.wav", "--target", "netflix", "--vad", vad, "--max-silence", "-1", "--json")
+        assert r.returncode == 0, (vad, r.stdout)
+        m = json.loads(r.stdout)["measured"]
+        assert m["dialogue_gated_lufs"] == pytest.approx(-27.0, abs=1.0), vad
+        assert m["speech_s"] >= 0.8 * sum(b - a for a, b in truth) / fs, vad

@@ -258,18 +258,49 @@ class CheckResult:
 
 
 def evaluate(m: Measurement, target: Target, *, ceiling: float | None = None,
-             max_silence_s: float | None = DEFAULT_MAX_SILENCE_S) -> list[Requirement]:
-    """The requirements of ``target`` and the QC rules judged on a measurement.
+             max_silence_s: float | None = DEFAULT_MAX_SILENCE_S, qc: bool = False) -> list[Requirement]:
+    """The requirements of ``target`` (and, with ``qc``, the QC rules) judged on a measurement.
 
     Parameters
     ----------
     ceiling : float, optional
         True-peak ceiling to hold, dBTP (default: the target's).
     max_silence_s : float or None
-        Longest silence at the head, at the tail or inside; None leaves silence out
-        of the check.
+        Longest silence at the head, at the tail or (with ``qc``) inside; None leaves
+        silence out of the check.
+    qc : bool
+        Add the QC rules of :func:`~mixdown.analysis.qc_rules.qc_requirements` (DC,
+        phase, mono fold-down, dropouts, silence inside), as ``mixdown check`` does;
+        the measurement must carry its QC result. Off, the target's rules, clipping
+        and head/tail silence only (what a deliverable is judged on).
     """
-    reqs = _loudness_requirements(m, target)
+    reqs = _loudness_requirements(m, target) + _peak_and_range(m, target, ceiling)
+    rules = qc_requirements(m.qc, QCLimits(), true_peak=False, silence=max_silence_s is not None,
+                            max_silence_s=max_silence_s) if qc and m.qc is not None else None
+    if rules is not None:
+        reqs += [r for r in rules if r.name not in _SILENCE_RULES]
+    else:
+        ok = m.clipped_runs == 0
+        reqs.append(Requirement("clipping", ok, float(m.clipped_runs), f"no run of {CLIP_RUN}+ samples at full scale",
+                                "none" if ok else f"{m.clipped_runs} clipped runs, {m.clipped_samples} samples"))
+    if m.nonfinite_samples:
+        reqs.append(Requirement("valid_samples", False, float(m.nonfinite_samples), "no NaN or infinite samples",
+                                f"{m.nonfinite_samples} non-finite samples"))
+    if rules is not None:
+        reqs += [r for r in rules if r.name in _SILENCE_RULES]
+    elif max_silence_s is not None:
+        for name, v in (("head_silence", m.head_silence_s), ("tail_silence", m.tail_silence_s)):
+            ok = v <= max_silence_s
+            reqs.append(Requirement(name, ok, v, f"<= {max_silence_s:g} s under {SILENCE_DBFS:g} dBFS", f"{v:.2f} s"))
+    return reqs
+
+
+_SILENCE_RULES = ("head_silence", "tail_silence", "silence")
+
+
+def _peak_and_range(m: Measurement, target: Target, ceiling: float | None) -> list[Requirement]:
+    """True peak, and the loudness-range and short-term limits where the target sets them."""
+    reqs = []
     c = target.true_peak_dbtp if ceiling is None else ceiling
     tp = m.loudness.true_peak_dbtp
     ok = tp is None or tp <= c
@@ -293,20 +324,7 @@ def evaluate(m: Measurement, target: Target, *, ceiling: float | None = None,
         reqs.append(Requirement("max_short_term", ok, st, f"<= {target.max_short_term_lufs:g} LUFS",
                                 "undefined (shorter than 3 s or silent)" if st is None else
                                 f"{st:.2f} LUFS" + ("" if ok else f", {st - target.max_short_term_lufs:+.2f} LU over")))
-    if m.qc is not None:
-        qc = qc_requirements(m.qc, QCLimits(), true_peak=False, silence=max_silence_s is not None,
-                             max_silence_s=max_silence_s)
-        silence = [r for r in qc if r.name in ("head_silence", "tail_silence", "silence")]
-        reqs += [r for r in qc if r.name not in ("head_silence", "tail_silence", "silence")]
-    else:  # the delivery stage's own render: clipping only (the rest is the session's, judged on files)
-        ok = m.clipped_runs == 0
-        reqs.append(Requirement("clipping", ok, float(m.clipped_runs), f"no run of {CLIP_RUN}+ samples at full scale",
-                                "none" if ok else f"{m.clipped_runs} clipped runs, {m.clipped_samples} samples"))
-        silence = []
-    if m.nonfinite_samples:
-        reqs.append(Requirement("valid_samples", False, float(m.nonfinite_samples), "no NaN or infinite samples",
-                                f"{m.nonfinite_samples} non-finite samples"))
-    return reqs + silence
+    return reqs
 
 
 def _loudness_requirements(m: Measurement, target: Target) -> list[Requirement]:
@@ -332,7 +350,7 @@ def _loudness_requirements(m: Measurement, target: Target) -> list[Requirement]:
 
 def check_file(path: str | os.PathLike[str], target: Target, *, stream: int | None = None,
                vad_method: str = "silero", max_silence_s: float | None = DEFAULT_MAX_SILENCE_S,
-               ceiling: float | None = None) -> CheckResult:
+               ceiling: float | None = None, qc: bool = True) -> CheckResult:
     """Measure a file and judge it against ``target``.
 
     Parameters
@@ -348,6 +366,9 @@ def check_file(path: str | os.PathLike[str], target: Target, *, stream: int | No
         Longest silence at the head, at the tail or inside; None skips the silence rules.
     ceiling : float, optional
         A stricter true-peak ceiling than the target's (e.g. a lossy one).
+    qc : bool
+        Judge the QC rules too (DC, phase, mono fold-down, dropouts, silence inside);
+        off, only the target's rules, clipping and head/tail silence.
 
     Raises
     ------
@@ -357,7 +378,7 @@ def check_file(path: str | os.PathLike[str], target: Target, *, stream: int | No
     limits = QCLimits() if max_silence_s is None else QCLimits(silence_s=min(max_silence_s, QCLimits().silence_s))
     m = measure_media(path, stream=stream, speech=target.gating == "dialogue", vad_method=vad_method, limits=limits)
     return CheckResult(file=str(path), target=target, measurement=m,
-                       requirements=evaluate(m, target, ceiling=ceiling, max_silence_s=max_silence_s))
+                       requirements=evaluate(m, target, ceiling=ceiling, max_silence_s=max_silence_s, qc=qc))
 
 
 def format_result(res: CheckResult) -> str:

@@ -1,6 +1,6 @@
 """Speed and memory of every mixing processor, against pedalboard (JUCE) where it has a peer.
 
-    /work/venv/bin/python benchmarks/dsp_speed.py [--seconds 60] [--runs 3] [--block 4096]
+    .venv/bin/python benchmarks/dsp_speed.py [--seconds 60] [--runs 3] [--block 4096]
 
 Streams ``--seconds`` of 48 kHz stereo noise (and a 9 dB hotter copy for the
 limiter's worst case) through each processor in ``--block``-frame blocks, as the

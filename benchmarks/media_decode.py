@@ -1,6 +1,6 @@
 """Decode/resample/write throughput of mixdown.media, against the raw libraries.
 
-    /work/venv/bin/python benchmarks/media_decode.py [--seconds 120] [--runs 3]
+    .venv/bin/python benchmarks/media_decode.py [--seconds 120] [--runs 3]
 
 For each source format, streams the whole file through ``open_source(...).read(4096)``
 (what the render engine does) and prints the realtime factor (programme seconds per

@@ -62,7 +62,8 @@ def test_a_compliant_file_passes_every_requirement(tmp_path):
     res = check_file(p, EBU)
     assert res.passed, format_result(res)
     names = [r.name for r in res.requirements]
-    assert names == ["integrated_loudness", "true_peak", "clipping", "head_silence", "tail_silence"]
+    assert names == ["integrated_loudness", "true_peak", "clipping", "dc_offset", "phase_correlation",
+                     "mono_fold_down", "dropouts", "head_silence", "tail_silence", "silence"]
     assert res.measurement.loudness.integrated_lufs == pytest.approx(ebur128_integrated(p), abs=0.01)
     assert res.requirements[0].measured == pytest.approx(-23.0, abs=0.01)
 

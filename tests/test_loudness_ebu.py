@@ -12,6 +12,8 @@ a sine whose peak is at -23 dBFS on both channels reads -23.0 LUFS.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import signal as sg
@@ -229,3 +231,74 @@ def test_cases_20_to_23_intersample_peaks(case: int) -> None:
 def test_tech3342_loudness_range(levels: tuple[float, ...], expected: float) -> None:
     r = measure_array(steps(*[(lv, 20.0) for lv in levels]), FS)
     assert r.loudness_range_lu == pytest.approx(expected, abs=TOL_LRA)
+
+
+# -- Tech 3342 on real speech with gaps: the rate of the short-term values ---------------
+#
+# On the podcast's speech stems (pauses between phrases) our LRA and libebur128's differ by
+# up to 1 LU (host 11.26 vs 10.24, guest 7.73 vs 8.62). Both gate and take percentiles the
+# same way; they differ in how often they take the short-term (3 s) loudness. Tech 3342
+# (since 2016) asks for consecutive 3 s windows overlapping by at least 2.9 s, i.e. at least
+# 10 short-term values a second; libebur128 1.2.6 takes one a second (its short-term frame
+# counter is reset to 2 s after each 3 s window), the overlap the 2011 edition used. Speech
+# with gaps is where that matters: one value a second lands on or off the pauses by chance.
+# So the oracle that is right here is libebur128's own short-term loudness read every
+# 100 ms, with the Tech 3342 statistic below (absolute gate -70 LUFS, relative gate -20 LU
+# under the mean energy, 95th minus 10th percentile); read every second, the same oracle
+# gives libebur128's LRA back, which pins the difference on the rate alone.
+
+MEDIA = Path(__file__).resolve().parents[1] / "examples" / "podcast" / "media"
+
+
+def _tech3342(short_term_lufs: np.ndarray) -> float:
+    e = 10.0 ** ((short_term_lufs + 0.691) / 10.0)
+    e = e[short_term_lufs > -70.0]
+    kept = np.sort(e[e > e.mean() * 10.0 ** (-20.0 / 10.0)])
+    n = kept.size
+    lo, hi = kept[int(np.floor((n - 1) * 0.10 + 0.5))], kept[int(np.floor((n - 1) * 0.95 + 0.5))]
+    return float(10.0 * np.log10(hi / lo))
+
+
+def _libebur128_short_term_every_100ms(x: np.ndarray, fs: int) -> np.ndarray:
+    import pyebur128
+
+    state = pyebur128.R128State(x.shape[0], fs, pyebur128.MeasurementMode.MODE_S)
+    hop = (fs + 5) // 10
+    out = []
+    for a in range(0, x.shape[1] - hop + 1, hop):
+        state.add_frames(np.ascontiguousarray(x[:, a:a + hop].T, dtype=np.float64).reshape(-1), hop)
+        if a + hop >= 30 * hop:  # from the first full 3 s window, as Tech 3342 counts
+            out.append(pyebur128.get_loudness_shortterm(state))
+    return np.asarray(out)
+
+
+@pytest.mark.parametrize("name", ["host.flac", "guest.flac"])
+def test_tech3342_lra_of_speech_with_gaps(name: str) -> None:
+    import pyebur128
+
+    from mixdown.media import read_audio
+
+    x, fs = read_audio(MEDIA / name)
+    series = _libebur128_short_term_every_100ms(x, fs)
+    r = measure_array(x, fs)
+    assert r.loudness_range_lu == pytest.approx(_tech3342(series), abs=0.02)
+    # libebur128's LRA is the same statistic over one short-term value a second
+    state = pyebur128.R128State(x.shape[0], fs, pyebur128.MeasurementMode.MODE_LRA)
+    state.add_frames(np.ascontiguousarray(x.T, dtype=np.float64).reshape(-1), x.shape[1])
+    assert pyebur128.get_loudness_range(state) == pytest.approx(_tech3342(series[::10]), abs=0.02)
+    assert abs(r.loudness_range_lu - pyebur128.get_loudness_range(state)) > 0.5  # the case the issue saw
+
+
+def test_measure_reports_the_tech3342_lra_of_a_speech_stem() -> None:
+    import json
+    import subprocess
+    import sys
+
+    from mixdown.media import read_audio
+
+    out = subprocess.run([sys.executable, "-m", "mixdown.cli", "measure", str(MEDIA / "guest.flac"), "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    x, fs = read_audio(MEDIA / "guest.flac")
+    assert json.loads(out.stdout)["loudness_range_lu"] == pytest.approx(
+        _tech3342(_libebur128_short_term_every_100ms(x, fs)), abs=0.02)

@@ -562,3 +562,18 @@ def test_model_is_shipped_not_downloaded():
     path = _silero.model_path()
     assert path.is_file() and path.stat().st_size > 1_000_000
     assert _silero.model_version().startswith("silero-onnx-")
+
+
+# Real dialogue with few pauses (tests/data/real_audio.json: the host's phrases fill 81 % of
+# the file, the guest's 87 %): the energy detector used to take its noise reference from the
+# quietest 30 % of frames, which then lie inside the speech, and found no speech at all
+# (accuracy 0.19 / 0.12). Measured now: energy 0.93 / 0.97, silero 0.90 / 0.97.
+REAL = json.loads((DATA / "real_audio.json").read_text())["files"]
+
+
+@pytest.mark.parametrize("name", ["speech_host_16k.flac", "speech_guest_16k.flac"])
+def test_energy_finds_real_dialogue_with_few_pauses(name):
+    x, sr = sf.read(DATA / name, dtype="float32")
+    truth = [tuple(r) for r in REAL[name]["speech"]]
+    found = vad.speech_regions(x[None], sr, method="energy", pad_ms=0, min_relative_db=None)
+    assert _accuracy(found, truth, len(x), sr) >= 0.9

@@ -1,21 +1,28 @@
 """Quality control: the technical faults a mix is rejected for, measured in one streaming pass.
 
-Per stream (a track, a stem or the mix), :class:`QCMeter` measures
+This is the one QC detector: ``mixdown check`` (:mod:`mixdown.deliver.check`)
+and the report's QC both run :class:`QCMeter` and judge it with
+:func:`qc_requirements`, so they agree on the same file. Per stream (a track, a
+stem or the mix), :class:`QCMeter` measures
 
 - **clipping**: sample peak, true peak (the BS.1770 meter's interpolator), and
   *clip events*: runs of at least ``clip_run`` consecutive samples at or above
-  ``clip_level`` in one channel (a flat top; one full-scale sample is not a clip);
+  ``clip_level`` in one channel (a flat top; one full-scale sample is a peak);
 - **DC offset**: the mean of each channel, dBFS;
-- **phase correlation** (2+ channels: first two): Pearson correlation of left and
-  right over the programme and the worst 400 ms window (windows where both
-  channels are quieter than -60 dBFS do not count), and the **mono fold-down
-  loss**: level of ``(L + R) / 2`` against the mean level of L and R (0 dB for
-  identical channels, -3 dB for unrelated ones, very negative for out-of-phase);
-- **silence**: stretches of ``silence_s`` or more below ``silence_db`` (per 100 ms hop);
+- **phase** (2+ channels: the first two): Pearson correlation of left and right
+  over the programme and its worst 400 ms window (windows where both channels
+  are quieter than -60 dBFS do not count);
+- **mono fold-down** (2+ channels): BS.1770 loudness of ``(L + R) / sqrt(2)``
+  (one channel) against the BS.1770 loudness of L and R: 0 dB for identical
+  channels, -3 dB for unrelated ones, -inf when they cancel;
+- **silence**: the head and the tail (to the first / from the last sample above
+  ``silence_db`` on any channel, sample-accurate), and stretches of ``silence_s``
+  or more whose 100 ms hops all peak below ``silence_db``;
 - **dropouts**: runs of exact digital zero (all channels) between ``dropout_ms``
-  and ``silence_s`` long with sound on both sides: a lost buffer, not a pause;
+  and ``max_dropout_ms`` long with sound on both sides: a lost buffer, not a pause;
 - **noise floor in pauses**: median 100 ms level where nobody speaks
-  (:meth:`QCMeter.result` with the pause regions).
+  (:meth:`QCMeter.result` with the pause regions); pauses that are digital
+  silence are reported as such, not as a level.
 
 :func:`dialogue_to_music` gives the dialogue-to-music ratio during speech from
 two :class:`~mixdown.analysis.levels.LevelSeries` (BS.1770 gated loudness of each
@@ -23,7 +30,7 @@ over the speech regions).
 
 Streaming: every statistic is a sum, a maximum or a per-hop value on the
 absolute 100 ms grid, with state carried between blocks (clip runs, zero runs,
-partial hops), so any block split gives the same result.
+partial hops, filter state), so any block split gives the same result.
 """
 
 from __future__ import annotations
@@ -34,54 +41,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QCLimits", "QCMeter", "QCResult", "dialogue_to_music"]
+from .qc_rules import CLIP_LEVEL, QCLimits, Requirement, qc_requirements
+
+__all__ = ["CLIP_LEVEL", "ClipRuns", "QCLimits", "QCMeter", "QCResult", "Requirement", "dialogue_to_music",
+           "qc_requirements"]
 
 _HOP_S = 0.1
-
-
-@dataclass(frozen=True)
-class QCLimits:
-    """Thresholds of the checks (what counts as a problem).
-
-    Attributes
-    ----------
-    clip_level : float
-        Linear sample level counted as clipped (0.999 = -0.009 dBFS).
-    clip_run : int
-        Consecutive clipped samples (one channel) making one clip event.
-    true_peak_dbtp : float
-        Over this true peak is a problem.
-    dc_db : float
-        A channel mean above this (dBFS) is a DC offset.
-    min_correlation : float
-        Worst 400 ms correlation below this is a phase problem.
-    max_mono_loss_db : float
-        Mono fold-down losing more than this is a mono-compatibility problem.
-    silence_db, silence_s : float
-        Level and length of a silence worth reporting.
-    dropout_ms : float
-        Shortest run of digital zeros reported as a dropout.
-    noise_floor_db : float
-        A noise floor in pauses above this (dBFS) is a problem.
-    min_dialogue_to_music_lu : float
-        Dialogue less than this many LU over the music during speech is a problem.
-    """
-
-    clip_level: float = 0.999
-    clip_run: int = 3
-    true_peak_dbtp: float = 0.0
-    dc_db: float = -50.0
-    min_correlation: float = 0.0
-    max_mono_loss_db: float = 6.0
-    silence_db: float = -70.0
-    silence_s: float = 2.0
-    dropout_ms: float = 1.0
-    noise_floor_db: float = -50.0
-    min_dialogue_to_music_lu: float = 7.0
-
-
-def _db(x: float) -> float | None:
-    return 10.0 * math.log10(x) if x > 0 else None
 
 
 @dataclass
@@ -91,11 +56,13 @@ class QCResult:
     Attributes
     ----------
     duration_s : float
+    channels : int
     sample_peak_dbfs, true_peak_dbtp : float or None
     clipped_samples : int
-        Samples (all channels) at or above the clip level.
+        Samples (all channels) inside clip events.
+    clip_event_count : int
     clip_events : list of float
-        Start time (s) of each clip event (at most 1000 listed; ``clip_event_count`` counts all).
+        Start time (s) of each clip event (at most 1000 listed).
     dc_offset_db : list of float or None
         Per channel, 20 log10 |mean|.
     correlation : float or None
@@ -103,13 +70,18 @@ class QCResult:
     min_correlation_400ms : float or None
         Worst 400 ms window.
     mono_loss_db : float or None
-        Level change of the mono fold-down, dB (<= 0 mostly).
+        BS.1770 loudness of the mono fold-down minus that of the stereo programme, dB
+        (<= 0 mostly; -inf when the fold-down is silent; None for one channel or silence).
+    head_silence_s, tail_silence_s : float
+        Before the first / after the last sample over the silence level (the whole
+        duration when there is none).
     silences : list of (float, float)
-        Start and end (s) of each silence.
+        Start and end (s) of each silence of ``silence_s`` or more (head and tail included).
     dropouts : list of (float, float)
-        Start and end (s) of each dropout.
     noise_floor_db : float or None
         Median 100 ms level in the pauses, dBFS (mean square re 1).
+    pauses_digital_silence : bool
+        The pauses are digital silence (so there is no noise floor to give).
     problems : list of str
         Each failed check, in words.
     """
@@ -127,6 +99,10 @@ class QCResult:
     silences: list[tuple[float, float]]
     dropouts: list[tuple[float, float]]
     noise_floor_db: float | None = None
+    channels: int = 0
+    head_silence_s: float = 0.0
+    tail_silence_s: float = 0.0
+    pauses_digital_silence: bool = False
     problems: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -144,9 +120,14 @@ class QCResult:
             "correlation": r(self.correlation, 3),
             "min_correlation_400ms": r(self.min_correlation_400ms, 3),
             "mono_loss_db": r(self.mono_loss_db),
+            "mono_fold_down_cancels": self.mono_loss_db is not None and not math.isfinite(self.mono_loss_db),
+            "head_silence_s": round(self.head_silence_s, 3),
+            "tail_silence_s": round(self.tail_silence_s, 3),
             "silences_s": [[round(a, 2), round(b, 2)] for a, b in self.silences[:100]],
             "dropouts_s": [[round(a, 4), round(b, 4)] for a, b in self.dropouts[:100]],
             "noise_floor_db": r(self.noise_floor_db, 1),
+            "noise_floor": ("digital silence" if self.pauses_digital_silence else
+                            None if self.noise_floor_db is None else "measured"),
             "problems": list(self.problems),
         }
 
@@ -172,6 +153,92 @@ class _Grow:
         return self.buf[: self.n]
 
 
+class ClipRuns:
+    """Clip events: runs of ``run`` or more consecutive samples at or above ``level`` per channel, across blocks.
+
+    Attributes
+    ----------
+    runs : int
+        Clip events finished so far (call :meth:`finish` at the end).
+    samples : int
+        Samples inside those events.
+    starts : list of int
+        Start sample of each event (at most ``keep`` listed), in the order found.
+    """
+
+    def __init__(self, channels: int, *, level: float = CLIP_LEVEL, run: int = 3, keep: int = 1000) -> None:
+        self.level = float(level)
+        self.run = int(run)
+        self.keep = keep
+        self.carry = np.zeros(channels, dtype=np.int64)  # length of the run open at the last block's end
+        self.runs = 0
+        self.samples = 0
+        self.starts: list[int] = []
+        self.pos = 0
+
+    def _count(self, start: int, length: int) -> None:
+        if length >= self.run:
+            self.runs += 1
+            self.samples += length
+            if len(self.starts) < self.keep:
+                self.starts.append(start)
+
+    def process(self, x: np.ndarray, magnitude: np.ndarray | None = None) -> None:
+        """Feed the next ``(channels, n)`` block (``magnitude``: its ``abs``, if already at hand)."""
+        n = x.shape[1]
+        hot = (np.abs(x) if magnitude is None else magnitude) >= self.level
+        pos = self.pos
+        self.pos += n
+        if not hot.any():
+            for c in np.flatnonzero(self.carry):
+                self._count(pos - int(self.carry[c]), int(self.carry[c]))
+            self.carry[:] = 0
+            return
+        for c in range(x.shape[0]):
+            m = hot[c]
+            carry = int(self.carry[c])
+            self.carry[c] = 0
+            if not m.any():
+                if carry:
+                    self._count(pos - carry, carry)
+                continue
+            d = np.diff(np.concatenate(([0], m.view(np.int8), [0])))
+            starts = np.flatnonzero(d == 1)
+            ends = np.flatnonzero(d == -1)
+            first = 0
+            if carry:
+                if starts[0] == 0:  # the open run goes on
+                    ends_0 = int(ends[0])
+                    if ends_0 == n:
+                        self.carry[c] = carry + n
+                        continue
+                    self._count(pos - carry, carry + ends_0)
+                    first = 1
+                else:
+                    self._count(pos - carry, carry)
+            for s, e in zip(starts[first:], ends[first:]):
+                if e == n:  # still clipping at the block's end: carried on
+                    self.carry[c] = int(e - s)
+                else:
+                    self._count(pos + int(s), int(e - s))
+
+    def finish(self) -> None:
+        """Close the runs still open at the end of the stream."""
+        for c in np.flatnonzero(self.carry):
+            self._count(self.pos - int(self.carry[c]), int(self.carry[c]))
+        self.carry[:] = 0
+
+    def totals(self) -> tuple[int, int, list[int]]:
+        """``(runs, samples, starts)`` as if the stream ended here; the detector keeps running."""
+        runs, samples, starts = self.runs, self.samples, list(self.starts)
+        for c in np.flatnonzero(self.carry):
+            if self.carry[c] >= self.run:
+                runs, samples = runs + 1, samples + int(self.carry[c])
+                if len(starts) < self.keep:
+                    starts.append(self.pos - int(self.carry[c]))
+        return runs, samples, starts
+
+
 class QCMeter:
     """Streaming QC of one ``(channels, frames)`` stream; see the module docstring.
 
@@ -183,10 +250,14 @@ class QCMeter:
     limits : QCLimits
     true_peak : bool
         Measure the true peak (the loudness meter's interpolator; costs a little).
+    fold_down : bool
+        Measure the mono fold-down's loudness (2+ channels; two more K-weighting
+        filters). Off, ``mono_loss_db`` is None.
     """
 
     def __init__(self, sample_rate: int, channels: int, *, limits: QCLimits = QCLimits(),
-                 true_peak: bool = True) -> None:
+                 true_peak: bool = True, fold_down: bool = True) -> None:
+        self.fold_down = fold_down
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         self.limits = limits
@@ -200,21 +271,28 @@ class QCMeter:
 
     def reset(self) -> None:
         """Forget everything, as for a new stream."""
+        from .levels import LevelMeter
+
         ch = self.channels
+        lim = self.limits
         self.frames = 0
         self._peak = 0.0
-        self._clipped = 0
-        self._run = np.zeros(ch, dtype=np.int64)  # current clipped run per channel
-        self._run_counted = np.zeros(ch, dtype=bool)
-        self._events: list[float] = []
-        self._event_count = 0
+        self._clips = ClipRuns(ch, level=lim.clip_level, run=lim.clip_run)
         self._sum = np.zeros(ch)
-        # per hop: mean square of each channel (first two), of L*R, and of the mono fold-down
-        self._hops = _Grow(4)
-        self._acc = np.zeros(4)
+        # per hop: mean square over all channels, of the first two, and of L*R; and the hop's sample peak
+        self._hops = _Grow(5)
+        self._acc = np.zeros(5)
         self._acc_n = 0
+        self._silence_lin = 10 ** (lim.silence_db / 20)
+        self._first_loud = -1
+        self._last_loud = -1
         self._zero_start: int | None = None  # start of the current run of exact zeros
         self._zero_runs: list[tuple[int, int]] = []
+        # the mono fold-down against the first two channels, both as a BS.1770 meter hears them
+        self._fold = self._pair = None
+        if ch >= 2 and self.fold_down:
+            self._fold = LevelMeter(self.sample_rate, 1, layout="mono")
+            self._pair = LevelMeter(self.sample_rate, 2, layout="stereo")
         if self._tp is not None:
             self._tp.reset()
 
@@ -228,50 +306,33 @@ class QCMeter:
             return
         pos = self.frames
         a = np.abs(x)
-        peak = float(a.max())
+        amax = a.max(axis=0)
+        peak = float(amax.max())
         self._peak = max(self._peak, peak)
         if self._tp is not None:
             self._tp.process(x, peak)
         self._sum += x.sum(axis=1, dtype=np.float64)
-        self._clips(a, pos)
-        self._zeros(x, pos)
+        self._clips.process(x, a)
+        self._zeros(amax, pos)
+        loud = np.flatnonzero(amax > self._silence_lin)
+        if loud.size:
+            if self._first_loud < 0:
+                self._first_loud = pos + int(loud[0])
+            self._last_loud = pos + int(loud[-1])
         xd = x.astype(np.float64)
         left = xd[0]
         right = xd[1] if self.channels > 1 else xd[0]
-        feats = np.stack([left * left, right * right, left * right, 0.25 * (left + right) ** 2])
-        self._add_hops(feats)
+        ms_all = (xd * xd).mean(axis=0) if self.channels > 2 else 0.5 * (left * left + right * right)
+        feats = np.stack([ms_all, left * left, right * right, left * right])
+        self._add_hops(feats, amax)
+        if self._fold is not None:
+            pair = np.ascontiguousarray(x[:2], dtype=np.float32)
+            self._pair.process(pair)
+            self._fold.process(((pair[0:1] + pair[1:2]) * np.float32(math.sqrt(0.5))).astype(np.float32))
         self.frames += n
 
-    def _clips(self, a: np.ndarray, pos: int) -> None:
-        lim = self.limits
-        over = a >= lim.clip_level
-        self._clipped += int(np.count_nonzero(over))
-        if not np.any(over):
-            self._run[:] = 0
-            self._run_counted[:] = False
-            return
-        n = a.shape[1]
-        for c in range(self.channels):
-            o = over[c]
-            carry, counted_carry = int(self._run[c]), bool(self._run_counted[c])
-            self._run[c], self._run_counted[c] = 0, False
-            if not np.any(o):
-                continue
-            edges = np.diff(np.concatenate([[0], o.astype(np.int8), [0]]))
-            for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-                length, first, counted = int(e - s), pos + int(s), False
-                if s == 0 and carry:  # continues the run the last block ended in
-                    length, first, counted = length + carry, first - carry, counted_carry
-                if length >= lim.clip_run and not counted:
-                    self._event_count += 1
-                    if len(self._events) < 1000:
-                        self._events.append(first / self.sample_rate)
-                    counted = True
-                if e == n:
-                    self._run[c], self._run_counted[c] = length, counted
-
-    def _zeros(self, x: np.ndarray, pos: int) -> None:
-        z = ~np.any(x != 0, axis=0)
+    def _zeros(self, amax: np.ndarray, pos: int) -> None:
+        z = amax == 0
         if not np.any(z) and self._zero_start is None:
             return
         edges = np.diff(np.concatenate([[1 if self._zero_start is not None else 0], z.astype(np.int8), [0]]))
@@ -287,36 +348,87 @@ class QCMeter:
             self._zero_runs.append((a, pos + int(e)))
         self._zero_start = None
 
-    def _add_hops(self, feats: np.ndarray) -> None:
+    def _add_hops(self, feats: np.ndarray, amax: np.ndarray) -> None:
         h = self.hop
         n = feats.shape[1]
         i = 0
         if self._acc_n:
             take = min(h - self._acc_n, n)
-            self._acc += feats[:, :take].sum(axis=1)
+            self._acc[:4] += feats[:, :take].sum(axis=1)
+            self._acc[4] = max(self._acc[4], float(amax[:take].max()))
             self._acc_n += take
             i = take
             if self._acc_n == h:
-                self._hops.extend((self._acc / h)[None, :])
+                row = self._acc.copy()
+                row[:4] /= h
+                self._hops.extend(row[None, :])
                 self._acc[:] = 0.0
                 self._acc_n = 0
         whole = (n - i) // h
         if whole:
-            self._hops.extend(feats[:, i : i + whole * h].reshape(4, whole, h).mean(axis=2).T)
+            seg = slice(i, i + whole * h)
+            means = feats[:, seg].reshape(4, whole, h).mean(axis=2)
+            peaks = amax[seg].reshape(whole, h).max(axis=1)
+            self._hops.extend(np.vstack([means, peaks[None, :]]).T)
             i += whole * h
         if i < n:
-            self._acc += feats[:, i:].sum(axis=1)
-            self._acc_n = n - i
+            self._acc[:4] += feats[:, i:].sum(axis=1)
+            self._acc[4] = max(self._acc[4], float(amax[i:].max()))
+            self._acc_n += n - i
 
     # -- results ---------------------------------------------------------------------
 
-    def hop_levels_db(self) -> np.ndarray:
-        """Level of each complete 100 ms hop, dB (mean of the first two channels' mean squares; -inf = silence)."""
+    def _hop_rows(self) -> np.ndarray:
         hv = self._hops.values
-        with np.errstate(divide="ignore"):
-            return 10.0 * np.log10(0.5 * (hv[:, 0] + hv[:, 1]))
+        if self._acc_n:
+            row = self._acc.copy()
+            row[:4] /= self._acc_n
+            hv = np.concatenate([hv, row[None, :]])
+        return hv
 
-    def result(self, *, pauses: list[tuple[int, int]] | None = None, silence_is_problem: bool = True) -> QCResult:
+    def hop_levels_db(self) -> np.ndarray:
+        """Level of each 100 ms hop, dB (mean square over the channels; -inf = digital zero)."""
+        with np.errstate(divide="ignore"):
+            return 10.0 * np.log10(self._hop_rows()[:, 0])
+
+    def _phase(self, hv: np.ndarray) -> tuple[float | None, float | None, float | None]:
+        """Programme correlation, worst 400 ms correlation, mono fold-down loss."""
+        if self.channels < 2 or not hv.shape[0]:
+            return None, None, None
+        corr = min_corr = mono = None
+        ll, rr, lr = hv[:, 1].sum(), hv[:, 2].sum(), hv[:, 3].sum()
+        if ll > 0 and rr > 0:
+            corr = float(lr / math.sqrt(ll * rr))
+        if hv.shape[0] >= 4:
+            w = hv[:-3, 1:4] + hv[1:-2, 1:4] + hv[2:-1, 1:4] + hv[3:, 1:4]
+            loud = (w[:, 0] > 4 * 1e-6) & (w[:, 1] > 4 * 1e-6)  # both channels over -60 dBFS
+            if np.any(loud):
+                min_corr = float(np.min(w[loud, 2] / np.sqrt(w[loud, 0] * w[loud, 1])))
+        stereo = self._pair.series().loudness() if self._pair is not None else None
+        if stereo is not None:
+            folded = self._fold.series().loudness()
+            mono = float("-inf") if folded is None else float(folded - stereo)
+        return corr, min_corr, mono
+
+    def _noise_floor(self, lv: np.ndarray, pauses: list[tuple[int, int]] | None) -> tuple[float | None, bool]:
+        """Median 100 ms level over hops wholly inside the pauses; or that they are digital silence."""
+        if not pauses:
+            return None, False
+        inside = np.zeros(lv.shape[0], dtype=bool)
+        for a, b in pauses:
+            ha, hb = -(-a // self.hop), b // self.hop
+            inside[max(ha, 0) : max(hb, 0)] = True
+        if np.count_nonzero(inside) < 3:
+            return None, False
+        sel = lv[inside]
+        digital = ~(sel >= self.limits.digital_silence_db)  # -inf and denormals too
+        if 2 * np.count_nonzero(digital) >= sel.shape[0]:
+            return None, True
+        sound = sel[~digital]
+        return (float(np.median(sound)) if sound.shape[0] >= 3 else None), False
+
+    def result(self, *, pauses: list[tuple[int, int]] | None = None, silence_is_problem: bool = True,
+               true_peak_dbtp: float | None = None) -> QCResult:
         """Everything measured so far.
 
         Parameters
@@ -324,98 +436,62 @@ class QCMeter:
         pauses : list of (start, end), optional
             Sample ranges where nobody speaks, for the noise floor (the median 100 ms
             level over hops lying wholly inside them, digital silence excluded; at
-            least 3 such hops, else undefined).
+            least 3 such hops, else undefined). When most of those hops are digital
+            silence, the pauses are reported as digital silence instead.
         silence_is_problem : bool
             List long silences as a problem (a mix) or only report them (a track,
             silent between its clips by design).
+        true_peak_dbtp : float, optional
+            The stream's true peak measured elsewhere (by the loudness meter that
+            ran beside this one, with ``true_peak=False`` here: one interpolator, not two).
         """
         lim = self.limits
         sr = self.sample_rate
-        hv = self._hops.values
-        if self._acc_n:
-            hv = np.concatenate([hv, (self._acc / self._acc_n)[None, :]])
-        lv = self.hop_levels_db() if self._acc_n == 0 else np.concatenate(
-            [self.hop_levels_db(), [10.0 * math.log10(max(0.5 * (hv[-1, 0] + hv[-1, 1]), 1e-300))]])
-        tp = None
+        hv = self._hop_rows()
+        with np.errstate(divide="ignore"):
+            lv = 10.0 * np.log10(hv[:, 0])
+        tp = true_peak_dbtp
         if self._tp is not None:
             tpl = self._tp.peak()
             tp = 20.0 * math.log10(tpl) if tpl > 0 else None
         sp = 20.0 * math.log10(self._peak) if self._peak > 0 else None
         dc = [None if self.frames == 0 or s == 0 else 20.0 * math.log10(abs(s) / self.frames) for s in self._sum]
-        corr = min_corr = mono = None
-        if self.channels >= 2 and hv.shape[0]:
-            ll, rr, lr, mm = hv.sum(axis=0)
-            if ll > 0 and rr > 0:
-                corr = float(lr / math.sqrt(ll * rr))
-                mono = float(10.0 * math.log10(max(mm, 1e-300) / (0.5 * (ll + rr))))
-            if hv.shape[0] >= 4:
-                w = hv[:-3] + hv[1:-2] + hv[2:-1] + hv[3:]
-                loud = (w[:, 0] > 4 * 1e-6) & (w[:, 1] > 4 * 1e-6)  # both channels over -60 dBFS
-                if np.any(loud):
-                    min_corr = float(np.min(w[loud, 2] / np.sqrt(w[loud, 0] * w[loud, 1])))
-        silences = _runs_below(lv, lim.silence_db, int(round(lim.silence_s / _HOP_S)), self.hop, sr)
+        corr, min_corr, mono = self._phase(hv)
+        quiet = hv[:, 4] < self._silence_lin
+        silences = _runs(quiet, int(round(lim.silence_s / _HOP_S)), self.hop, sr, self.frames)
         dropouts = []
-        quiet = lv < lim.silence_db
         for a, b in self._zero_runs + ([(self._zero_start, self.frames)] if self._zero_start is not None else []):
             length = b - a
-            if length < lim.dropout_ms * sr / 1000.0 or length >= lim.silence_s * sr or a == 0 or b >= self.frames:
+            if not lim.dropout_ms * sr / 1000.0 <= length <= lim.max_dropout_ms * sr / 1000.0 or a == 0 \
+                    or b >= self.frames:
                 continue
             ha, hb = a // self.hop - 1, b // self.hop + 1
-            if 0 <= ha < lv.shape[0] and hb < lv.shape[0] and not quiet[ha] and not quiet[hb]:
+            if 0 <= ha < quiet.shape[0] and hb < quiet.shape[0] and not quiet[ha] and not quiet[hb]:
                 dropouts.append((a / sr, b / sr))
-        floor = None
-        if pauses:
-            # only hops wholly inside a pause, and not digital silence
-            inside = np.zeros(lv.shape[0], dtype=bool)
-            for a, b in pauses:
-                ha, hb = -(-a // self.hop), b // self.hop
-                inside[max(ha, 0) : max(hb, 0)] = True
-            sel = inside & np.isfinite(lv)
-            if np.count_nonzero(sel) >= 3:
-                floor = float(np.median(lv[sel]))
+        floor, digital = self._noise_floor(lv, pauses)
+        runs, clipped, starts = self._clips.totals()
+        first, last = self._first_loud, self._last_loud
         res = QCResult(
-            duration_s=self.frames / sr, sample_peak_dbfs=sp, true_peak_dbtp=tp, clipped_samples=self._clipped,
-            clip_event_count=self._event_count, clip_events=list(self._events), dc_offset_db=dc,
+            duration_s=self.frames / sr, sample_peak_dbfs=sp, true_peak_dbtp=tp, clipped_samples=clipped,
+            clip_event_count=runs, clip_events=sorted(s / sr for s in starts), dc_offset_db=dc,
             correlation=corr, min_correlation_400ms=min_corr, mono_loss_db=mono, silences=silences,
-            dropouts=dropouts, noise_floor_db=floor,
+            dropouts=dropouts, noise_floor_db=floor, channels=self.channels,
+            head_silence_s=(self.frames if first < 0 else first) / sr,
+            tail_silence_s=(self.frames if first < 0 else self.frames - 1 - last) / sr,
+            pauses_digital_silence=digital,
         )
-        res.problems = _problems(res, lim, silence_is_problem)
+        res.problems = [r.detail for r in qc_requirements(res, lim, silence=silence_is_problem) if not r.passed]
+        if res.noise_floor_db is not None and res.noise_floor_db > lim.noise_floor_db:
+            res.problems.append(f"noise floor in the pauses {res.noise_floor_db:.1f} dBFS (over {lim.noise_floor_db:g})")
         return res
 
 
-def _runs_below(lv: np.ndarray, thr: float, min_hops: int, hop: int, sr: int) -> list[tuple[float, float]]:
-    below = lv < thr
-    edges = np.diff(np.concatenate([[0], below.astype(np.int8), [0]]))
+def _runs(quiet: np.ndarray, min_hops: int, hop: int, sr: int, frames: int) -> list[tuple[float, float]]:
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
     out = []
     for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
         if e - s >= min_hops:
-            out.append((float(s * hop / sr), float(e * hop / sr)))
-    return out
-
-
-def _problems(r: QCResult, lim: QCLimits, silence_is_problem: bool = True) -> list[str]:
-    out = []
-    if r.clip_event_count:
-        first = r.clip_events[0] if r.clip_events else 0.0
-        out.append(f"clipping: {r.clip_event_count} clipped run(s) of {lim.clip_run}+ samples at full scale "
-                   f"(first at {first:.2f} s)")
-    if r.true_peak_dbtp is not None and r.true_peak_dbtp > lim.true_peak_dbtp:
-        out.append(f"true peak {r.true_peak_dbtp:.2f} dBTP is over {lim.true_peak_dbtp:g} dBTP")
-    for c, d in enumerate(r.dc_offset_db):
-        if d is not None and d > lim.dc_db:
-            out.append(f"DC offset on channel {c + 1}: {d:.1f} dBFS (over {lim.dc_db:g})")
-    if r.min_correlation_400ms is not None and r.min_correlation_400ms < lim.min_correlation:
-        out.append(f"phase: left/right correlation falls to {r.min_correlation_400ms:.2f} (out of phase below 0)")
-    if r.mono_loss_db is not None and r.mono_loss_db < -lim.max_mono_loss_db:
-        out.append(f"mono compatibility: the mono fold-down is {r.mono_loss_db:.1f} dB quieter")
-    if r.dropouts:
-        out.append(f"{len(r.dropouts)} dropout(s) of digital silence inside the audio (first at {r.dropouts[0][0]:.3f} s)")
-    if r.silences and silence_is_problem:
-        total = sum(b - a for a, b in r.silences)
-        out.append(f"{len(r.silences)} silence(s) of {lim.silence_s:g} s or more below {lim.silence_db:g} dBFS "
-                   f"({total:.1f} s in all)")
-    if r.noise_floor_db is not None and r.noise_floor_db > lim.noise_floor_db:
-        out.append(f"noise floor in the pauses {r.noise_floor_db:.1f} dBFS (over {lim.noise_floor_db:g})")
+            out.append((float(s * hop / sr), float(min(e * hop, frames) / sr)))
     return out
 
 

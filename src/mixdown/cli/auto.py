@@ -33,6 +33,24 @@ def expand_role_flags(argv: list[str]) -> list[str]:
     return out
 
 
+def absolute_paths(summary: dict) -> dict:
+    """The files a summary names, as absolute paths: the JSON goes to stdout, so whoever reads it
+    (``mixdown report RESULT.json``) cannot know which folder relative paths were relative to."""
+    import os
+
+    def fix(p: object) -> object:
+        return os.path.abspath(p) if isinstance(p, str) and p else p
+
+    for key in ("output", "session", "report"):
+        if key in summary:
+            summary[key] = fix(summary[key])
+    if isinstance(summary.get("measured"), dict) and "file" in summary["measured"]:
+        summary["measured"]["file"] = fix(summary["measured"]["file"])
+    if isinstance(summary.get("stems"), dict):
+        summary["stems"] = {k: fix(v) for k, v in summary["stems"].items()}
+    return summary
+
+
 @app.command()
 def auto(
     session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
@@ -92,6 +110,9 @@ def auto(
         if ext not in (".wav", ".flac"):
             fail(f"-o {output}: the mix is written as .wav or .flac, or into a video (.mp4 .mov .mkv .m4v .webm)")
         fmt = fmt or ("flac" if ext == ".flac" else "wav24")
+        from ..deliver.formats import resolve_format
+
+        resolve_format(output, fmt)  # -o mix.flac --format wav24: refused, not a WAV under a .flac name
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if duck_mode not in ("keyframes", "sidechain"):
@@ -152,7 +173,7 @@ def auto(
             report, protect=[p for p in (session,) if p is not None])
         summary["report"] = str(report)
     if as_json:
-        typer.echo(json.dumps(summary, indent=2))
+        typer.echo(json.dumps(absolute_paths(summary), indent=2))
     else:
         m = res.measured
         typer.echo(f"wrote {output}: {num(m.integrated_lufs, '{:.2f}')} LUFS integrated"

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from .app import app
-from .common import echo_error
+from .common import echo_error, note_assumed_layout
 
 
 @app.command("check")
@@ -24,7 +24,7 @@ def check_command(
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
 ) -> None:
-    """Check files against a delivery spec: loudness, true peak, LRA, clipping, silence.
+    """Check files against a delivery spec: loudness, true peak, LRA; and QC: clipping, DC, phase, mono fold-down, dropouts, silence.
 
     Exit 0 when every file passes every requirement, 3 when any fails, 2 when a file
     cannot be read.
@@ -53,6 +53,7 @@ def check_command(
             if not as_json:
                 echo_error(str(exc))
             continue
+        note_assumed_layout(str(f), res.measurement.layout, res.measurement.layout_assumed)
         failed |= not res.passed
         results.append(res.to_json())
         if not as_json:

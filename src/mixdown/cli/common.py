@@ -47,16 +47,48 @@ def callback(bar: Any) -> Any:
     return cb
 
 
+def print_table(title: str, columns: list[str], rows: list[list[str]], *, right: tuple[str, ...] = ()) -> None:
+    """A table on stdout: boxed on a terminal (long cells wrap), plain TSV when piped.
+
+    Nothing is ever cut with an ellipsis: piped output (``| cat``, ``> file``) gets
+    a header line and one tab-separated line per row with every value in full.
+    """
+    if not sys.stdout.isatty():
+        for line in [columns, *rows]:
+            typer.echo("\t".join(str(c).replace("\t", " ").replace("\n", " ") for c in line))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left", overflow="fold")
+    for r in rows:
+        table.add_row(*r)
+    Console().print(table)
+
+
 def num(x: float | None, fmt: str = "{:.1f}") -> str:
     """A number for a table or a sentence; an em dash when undefined."""
     return "—" if x is None else fmt.format(x)
 
 
 def measure_keys(file: str, res: Any) -> dict[str, Any]:
-    """The keys of ``measure --json`` for one file."""
+    """The keys of ``measure --json`` for one file (``layout`` and ``layout_assumed`` when a layout was assumed)."""
     data = {"file": file}
     data.update(res.to_json())
+    if getattr(res, "layout_assumed", False):
+        data.update({"layout": res.layout, "layout_assumed": True})
     return data
+
+
+def note_assumed_layout(file: str, layout: str | None, assumed: bool) -> None:
+    """Say on stderr which channel layout a file was measured as, when the file named none."""
+    if assumed:
+        from ..media.channels import LAYOUT_ORDER
+
+        typer.echo(f"mixdown: note: {file} names no channel layout: measured as {layout} "
+                   f"({LAYOUT_ORDER.get(layout or '', '?')})", err=True)
 
 
 def open_session(path: Path, *, media_root: Optional[Path]) -> Any:

@@ -8,7 +8,10 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import measure_keys, num
+from .common import measure_keys, note_assumed_layout, num, print_table
+
+_COLUMNS = ["file", "duration s", "integrated LUFS", "LRA LU", "true peak dBTP", "sample peak dBFS",
+            "M max LUFS", "S max LUFS"]
 
 
 @app.command()
@@ -16,22 +19,23 @@ def measure(
     files: list[Path] = typer.Argument(..., help="audio or video files (anything FFmpeg reads)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
 ) -> None:
-    """Measure loudness (BS.1770 / EBU R128): integrated, range, true peak, maxima."""
+    """Measure loudness (BS.1770 / EBU R128): integrated, range, true peak, maxima.
+
+    A table on a terminal, tab-separated values when piped; a file that names no
+    channel layout is measured with its channel count's default (8 channels: 7.1),
+    said on stderr (and as ``layout``/``layout_assumed`` in the JSON).
+    """
     from ..analysis.measure import measure_file
 
-    results = [measure_keys(str(f), measure_file(f)) for f in files]
+    results = []
+    for f in files:
+        res = measure_file(f)
+        note_assumed_layout(str(f), res.layout, res.layout_assumed)
+        results.append(measure_keys(str(f), res))
     if as_json:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="Loudness (EBU R128 / ITU-R BS.1770)")
-    for col in ("file", "duration s", "integrated LUFS", "LRA LU", "true peak dBTP", "sample peak dBFS",
-                "M max LUFS", "S max LUFS"):
-        table.add_column(col, justify="left" if col == "file" else "right")
-    for r in results:
-        table.add_row(r["file"], num(r["duration_s"], "{:.2f}"), num(r["integrated_lufs"]),
-                      num(r["loudness_range_lu"]), num(r["true_peak_dbtp"]), num(r["sample_peak_dbfs"]),
-                      num(r["momentary_max_lufs"]), num(r["short_term_max_lufs"]))
-    Console().print(table)
+    rows = [[r["file"], num(r["duration_s"], "{:.2f}"), num(r["integrated_lufs"]), num(r["loudness_range_lu"]),
+             num(r["true_peak_dbtp"]), num(r["sample_peak_dbfs"]), num(r["momentary_max_lufs"]),
+             num(r["short_term_max_lufs"])] for r in results]
+    print_table("Loudness (EBU R128 / ITU-R BS.1770)", _COLUMNS, rows, right=tuple(_COLUMNS[1:]))

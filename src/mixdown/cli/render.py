@@ -5,58 +5,94 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from .app import app
-from .common import FORMATS, callback, fail, measure_keys, num, open_session, progress
+from .common import callback, fail, measure_keys, num, open_session, progress
 
 
 @app.command()
 def render(
     session: Path = typer.Argument(..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="output file (default: <session>.wav beside it)"),
-    format: str = typer.Option("wav24", "--format", help="wav24 | wav16 | wav32f | flac"),
+    format: Optional[str] = typer.Option(
+        None, "--format", help="wav24 | wav16 | wav32f | bwf | flac | flac16 | mp3 | aac | opus (default: from -o's suffix)"),
     # 65536 = render.engine.DEFAULT_BLOCK, written out so that --help need not import the engine
     block_size: int = typer.Option(65536, "--block-size", help="frames per block (memory, not output, depends on it)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
 ) -> None:
-    """Render a session's master to an audio file."""
+    """Render a session's master to an audio file (the format follows the suffix: .wav .flac .mp3 .m4a .ogg .opus)."""
+    from ..deliver.formats import SUFFIXES, resolve_format
+    from .deliver import print_report, run_deliverables
+
+    if block_size < 1:
+        fail("--block-size must be a positive number of frames")
+    if format is not None and format not in SUFFIXES:
+        fail(f"--format {format!r} is not one of {', '.join(SUFFIXES)}")
+    s = open_session(session, media_root=None)
+    if output is None and s.deliverables:
+        if format is not None:
+            fail(f"--format {format} applies to -o OUT; the session's {len(s.deliverables)} deliverable(s) name "
+                 "their own formats (give -o to render the master alone)")
+        rep = run_deliverables(s, block_size=block_size, show_progress=not as_json)
+        if report is not None:
+            _deliverables_report(s, session, rep, report, show_progress=not as_json)
+        print_report(rep, as_json=as_json)
+        raise typer.Exit(0 if rep.compliant else 3)
+    if output is not None and s.deliverables:
+        typer.echo(f"mixdown: note: -o renders the master alone; the session's {len(s.deliverables)} "
+                   "deliverable(s) are not written (`mixdown render` without -o, or `mixdown deliver`, writes them)",
+                   err=True)
+    out = output or session.with_suffix(SUFFIXES[format][0] if format else ".wav")
+    fmt = resolve_format(out, format)
+    summary = _render_master(s, session, out, fmt, block_size=block_size, report=report, show_progress=not as_json)
+    if as_json:
+        typer.echo(json.dumps(summary, indent=2))
+    else:
+        m = summary["measured"]
+        typer.echo(
+            f"wrote {out} ({summary['duration_s']:.2f} s, {summary['sample_rate']} Hz, {summary['channels']} ch, {fmt}) "
+            f"in {summary['render_seconds']:.2f} s; integrated {num(m['integrated_lufs'])} LUFS, "
+            f"true peak {num(m['true_peak_dbtp'])} dBTP" + (f"; report {report}" if report is not None else ""))
+
+
+def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: int, report: Path | None,
+                   show_progress: bool) -> dict[str, Any]:
+    """One render to ``out``; with ``report``, the report's probes ride on the same pass."""
     from ..analysis.loudness import LoudnessMeter
-    from ..media.write import AudioWriter
+    from ..deliver.encode import open_encoder
     from ..render.engine import Renderer
     from ..render.graph import check
     from ..render.sink import BackgroundSink
-    from .deliver import print_report, run_deliverables
 
-    if format not in FORMATS:
-        fail(f"--format {format!r} is not one of {', '.join(FORMATS)}")
-    if block_size < 1:
-        fail("--block-size must be a positive number of frames")
-    s = open_session(session, media_root=None)
-    if output is None and s.deliverables:
-        rep = run_deliverables(s, block_size=block_size, show_progress=not as_json)
-        print_report(rep, as_json=as_json)
-        raise typer.Exit(0 if rep.compliant else 3)
     graph = check(s)
-    out = output or session.with_suffix(".flac" if format == "flac" else ".wav")
     protect = set(graph.source_paths) | {session.resolve()}
     meter = LoudnessMeter(graph.sample_rate, graph.channels, layout=s.layout)
+    probes = None
+    if report is not None:
+        from ..report import SessionPass
+
+        probes = SessionPass(s, graph=graph, meter=meter, output=str(out))
     t0 = time.perf_counter()
-    with progress("rendering", not as_json) as bar:
+    with progress("rendering" + (" + report" if probes else ""), show_progress) as bar:
         cb = callback(bar)
-        with AudioWriter(out, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
-                         protect=protect) as writer:
-            with BackgroundSink(writer.write, meter.process) as sink:
-                for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=cb):
-                    sink.put(block)
+        with open_encoder(out, format=fmt, sample_rate=graph.sample_rate, channels=graph.channels,
+                          protect=protect) as writer:
+            consumers = [lambda b, _t: writer.write(b), lambda b, _t: meter.process(b)]
+            if probes is not None:
+                consumers += [lambda b, _t: probes.consume_master(b), lambda _b, t: probes.consume_taps(t)]
+            with BackgroundSink(*consumers) as sink:
+                renderer = Renderer(graph, block_size=block_size, taps=probes.taps if probes else None)
+                for _, block, taps in renderer.blocks(progress=cb):
+                    sink.put(block, taps)
     elapsed = time.perf_counter() - t0
     res = meter.result()
     summary = {
         "output": str(out),
-        "format": format,
+        "format": fmt,
         "sample_rate": graph.sample_rate,
         "channels": graph.channels,
         "duration_s": graph.length / graph.sample_rate,
@@ -64,15 +100,31 @@ def render(
         "realtime_factor": round(graph.length / graph.sample_rate / elapsed, 1) if elapsed > 0 else None,
         "measured": measure_keys(str(out), res),
     }
-    if report is not None:
+    if probes is not None:
         from ..report import build_report
 
-        build_report(s, mix=out).write(report, protect=list(protect))
+        t1 = time.perf_counter()
+        with progress("writing the report", show_progress) as bar:
+            build_report(rendered=probes, progress=callback(bar)).write(report, protect=list(protect) + [out])
         summary["report"] = str(report)
-    if as_json:
-        typer.echo(json.dumps(summary, indent=2))
-    else:
-        typer.echo(
-            f"wrote {out} ({summary['duration_s']:.2f} s, {graph.sample_rate} Hz, {graph.channels} ch, {format}) "
-            f"in {elapsed:.2f} s; integrated {num(res.integrated_lufs)} LUFS, true peak {num(res.true_peak_dbtp)} dBTP"
-        )
+        summary["report_seconds"] = round(time.perf_counter() - t1, 3)
+    return summary
+
+
+def _deliverables_report(s: Any, session: Path, rep: Any, report: Path, *, show_progress: bool) -> None:
+    """The report of a session whose deliverables were just written, with the first mix's numbers and target."""
+    from ..deliver.targets import get_target
+    from ..report import build_report
+
+    first = next(((d, o) for d, o in zip(s.deliverables, rep.outputs) if d.kind in ("mix", "video")), None)
+    mix = tgt = None
+    if first is not None:
+        d, o = first
+        mix = Path(o.files[0] if o.files else o.path)
+        if d.target or d.lufs is not None:
+            tgt = get_target(d.target, lufs=d.lufs, true_peak=d.true_peak)
+    # the delivery stage owns its render; the report's per-track probes need one of their own
+    typer.echo("mixdown: note: the report renders the session once more for its per-track plots"
+               + ("" if mix is None else f" and measures {mix}"), err=True)
+    with progress("writing the report", show_progress) as bar:
+        build_report(s, mix=mix, target=tgt, progress=callback(bar)).write(report, protect=[session])

@@ -9,7 +9,9 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import open_session
+from .common import callback, fail, open_session, progress
+
+_SESSION_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 @app.command("report")
@@ -20,21 +22,33 @@ def report_(
     target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
 ) -> None:
-    """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions."""
+    """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
+
+    SOURCE is a session (.yaml .yml .json), an editor timeline (.xml .fcpxml .edl
+    .otio) or the result JSON of `mixdown auto --json`; a mix file is given with
+    --mix (`mixdown report SESSION --mix mix.wav`).
+    """
     from ..deliver.targets import get_target
+    from ..interchange import is_timeline
     from ..report import build_report, report_from_result
 
+    suffix = source.suffix.lower()
+    if suffix not in _SESSION_SUFFIXES and not is_timeline(source):
+        fail(f"{source}: a report is made from a session (.yaml .yml .json), an editor timeline "
+             f"(.xml .fcpxml .edl .otio) or `mixdown auto --json`'s result (.json), not a {suffix or 'suffix-less'} "
+             "file; for a mix file give its session and --mix FILE")
     tgt = get_target(target) if target else None
-    if source.suffix.lower() == ".json":
+    is_result = False
+    if suffix == ".json":
         try:
-            is_result = "decisions" in json.loads(source.read_text(encoding="utf-8"))
+            data = json.loads(source.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            is_result = False
-    else:
-        is_result = False
-    if is_result:
-        rep = report_from_result(source, mix=mix, **({"target": tgt} if tgt else {}))
-    else:
-        rep = build_report(open_session(source, media_root=None), mix=mix, target=tgt)
+            data = None  # the session loader says what is wrong with it
+        is_result = isinstance(data, dict) and "decisions" in data
+    with progress("report", True) as bar:
+        if is_result:
+            rep = report_from_result(source, mix=mix, progress=callback(bar), **({"target": tgt} if tgt else {}))
+        else:
+            rep = build_report(open_session(source, media_root=None), mix=mix, target=tgt, progress=callback(bar))
     rep.write(output, json_path=json_out, protect=[source] + ([mix] if mix else []))
     typer.echo(f"wrote {output}" + (f" and {json_out}" if json_out else ""))

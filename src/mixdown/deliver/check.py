@@ -7,18 +7,16 @@ streaming, at its own rate and layout, and measures in one pass:
   the channel weights of the file's layout (5.1: surrounds +1.5 dB, LFE excluded);
 - dialogue-gated loudness over the speech regions found by
   :mod:`mixdown.analysis.vad` (only when the spec gates on dialogue);
-- clipping: runs of at least :data:`CLIP_RUN` consecutive samples of one channel
-  at or above :data:`CLIP_LEVEL` (-0.001 dBFS: the largest 16- and 24-bit codes
-  are above it), the usual QC definition -- a single full-scale sample is a peak,
-  three in a row are a flattened waveform;
-- non-finite samples (NaN/inf in float files);
-- silence at the head and the tail: time before the first / after the last sample
-  louder than :data:`SILENCE_DBFS` on any channel.
+- the QC of :mod:`mixdown.analysis.qc` -- the same detector the report runs:
+  clipping (runs of 3+ samples at -0.001 dBFS or above), DC offset, left/right
+  phase correlation and the loudness lost on a mono fold-down, dropouts, and
+  silence at the head, at the tail and inside;
+- non-finite samples (NaN/inf in float files).
 
 :func:`check_file` turns that into one :class:`Requirement` per rule of the
-:class:`~mixdown.deliver.targets.Target` and says pass or fail for each. Undefined is
-never a pass: a file without a measurable loudness fails the loudness requirement,
-one without speech fails a dialogue-gated one.
+:class:`~mixdown.deliver.targets.Target` plus the QC rules, and says pass or fail
+for each. Undefined is never a pass: a file without a measurable loudness fails
+the loudness requirement, one without speech fails a dialogue-gated one.
 
 The whole file is read to its real end (not to the container's announced length),
 so a file whose header lies is still measured completely.
@@ -33,17 +31,19 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.qc import CLIP_LEVEL, ClipRuns, QCLimits, Requirement, qc_requirements
 from ..errors import MediaError
 from .targets import Target
 
-#: Sample magnitude counted as clipped (-0.001 dBFS).
-CLIP_LEVEL = 10 ** (-0.001 / 20)
+__all__ = ["CLIP_LEVEL", "CLIP_RUN", "CheckResult", "Measurement", "Requirement", "check_file", "decode_blocks",
+           "evaluate", "format_result", "measure_media"]
+
 #: Consecutive clipped samples (one channel) that make a clipped run.
-CLIP_RUN = 3
+CLIP_RUN = QCLimits().clip_run
 #: Level under which the head/tail counts as silence, dBFS (sample peak).
-SILENCE_DBFS = -60.0
-#: Longest silence accepted at the head or the tail, seconds (``--max-silence``).
-DEFAULT_MAX_SILENCE_S = 5.0
+SILENCE_DBFS = QCLimits().silence_db
+#: Longest silence accepted at the head, at the tail or inside, seconds (``--max-silence``).
+DEFAULT_MAX_SILENCE_S = QCLimits().silence_s
 #: Frames decoded per step.
 READ_BLOCK = 1 << 16
 
@@ -86,47 +86,11 @@ def decode_blocks(path: str | os.PathLike[str], *, stream: int | None = None,
     return info, gen()
 
 
-class _ClipCounter:
-    """Runs of >= CLIP_RUN consecutive clipped samples per channel, across blocks."""
+class _ClipCounter(ClipRuns):
+    """Runs of >= CLIP_RUN consecutive clipped samples per channel, across blocks (the QC's detector)."""
 
     def __init__(self, channels: int) -> None:
-        self.carry = np.zeros(channels, dtype=np.int64)
-        self.runs = 0
-        self.samples = 0
-
-    def _close(self, c: int) -> None:
-        if self.carry[c] >= CLIP_RUN:
-            self.runs += 1
-            self.samples += int(self.carry[c])
-        self.carry[c] = 0
-
-    def process(self, x: np.ndarray) -> None:
-        n = x.shape[1]
-        hot = np.abs(x) >= CLIP_LEVEL
-        for c in range(x.shape[0]):
-            m = hot[c]
-            if not m.any():
-                self._close(c)
-                continue
-            d = np.diff(np.concatenate(([0], m.view(np.int8), [0])))
-            starts = np.flatnonzero(d == 1)
-            ends = np.flatnonzero(d == -1)
-            lengths = ends - starts
-            if starts[0] == 0:
-                lengths[0] += self.carry[c]
-            else:
-                self._close(c)
-            self.carry[c] = 0
-            if ends[-1] == n:  # still clipping at the block's end: carried on
-                self.carry[c] = lengths[-1]
-                lengths = lengths[:-1]
-            done = lengths[lengths >= CLIP_RUN]
-            self.runs += int(done.size)
-            self.samples += int(done.sum())
-
-    def finish(self) -> None:
-        for c in range(self.carry.shape[0]):
-            self._close(c)
+        super().__init__(channels, level=CLIP_LEVEL, run=CLIP_RUN)
 
 
 @dataclass
@@ -150,6 +114,12 @@ class Measurement:
     nonfinite_samples : int
     head_silence_s, tail_silence_s : float
         The whole duration when the file is silent throughout.
+    qc : QCResult, optional
+        Everything the QC detector found (None when the caller measured only loudness
+        and clipping, as the delivery stage does on its own render).
+    layout_assumed : bool
+        The file names no channel layout and ``layout`` is the default for its
+        channel count.
     """
 
     file: str
@@ -168,6 +138,8 @@ class Measurement:
     head_silence_s: float = 0.0
     tail_silence_s: float = 0.0
     start_time_s: float = 0.0
+    qc: Any = None
+    layout_assumed: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -181,17 +153,23 @@ class Measurement:
                     "clipped_runs": self.clipped_runs, "clipped_samples": self.clipped_samples,
                     "nonfinite_samples": self.nonfinite_samples, "head_silence_s": round(self.head_silence_s, 3),
                     "tail_silence_s": round(self.tail_silence_s, 3)})
+        if self.layout_assumed:
+            out["layout_assumed"] = True
+        if self.qc is not None:
+            q = self.qc.to_json()
+            out["qc"] = {k: q[k] for k in ("dc_offset_db", "correlation", "min_correlation_400ms", "mono_loss_db",
+                                           "mono_fold_down_cancels", "silences_s", "dropouts_s", "clip_events_s")}
         return out
 
 
 def _r(x: float | None, nd: int) -> float | None:
-    return None if x is None else round(float(x), nd)
+    return None if x is None or not np.isfinite(x) else round(float(x), nd)
 
 
 def measure_media(path: str | os.PathLike[str], *, stream: int | None = None,
                   speech: bool | list[tuple[int, int]] = False, speech_rate: int | None = None,
-                  vad_method: str = "silero") -> Measurement:
-    """Decode a file and measure loudness, clipping, silence (see the module docstring).
+                  vad_method: str = "silero", limits: QCLimits = QCLimits()) -> Measurement:
+    """Decode a file and measure loudness and QC (see the module docstring).
 
     Parameters
     ----------
@@ -206,23 +184,22 @@ def measure_media(path: str | os.PathLike[str], *, stream: int | None = None,
         Rate of the given regions (default: the file's rate).
     vad_method : str
         ``silero`` or ``energy``.
+    limits : QCLimits
+        The QC thresholds (``silence_s``: the shortest silence listed).
 
     Raises
     ------
     MediaError
-        Unreadable input.
+        Unreadable input, or a channel count with no loudness weighting.
     """
     from ..analysis.loudness import LoudnessMeter
+    from ..analysis.qc import QCMeter
+    from ..media.channels import measuring_layout
 
     info, blocks = decode_blocks(path, stream=stream)
-    layout = info.layout if info.layout in ("mono", "stereo", "5.1") else None
-    if layout is None and info.channels not in (1, 2, 5, 6):
-        raise MediaError(f"cannot measure a {info.channels}-channel layout ({info.layout}); mixdown measures "
-                         "mono, stereo and 5.1", file=path)
+    layout, assumed = measuring_layout(info.channels, info.layout, file=path)
     meter = LoudnessMeter(info.sample_rate, info.channels, layout=layout)
-    clips = _ClipCounter(info.channels)
-    silence = 10 ** (SILENCE_DBFS / 20)
-    first = last = -1
+    qc = QCMeter(info.sample_rate, info.channels, limits=limits, true_peak=False)  # the meter's true peak serves
     pos = 0
     nonfinite = 0
     for x in blocks:
@@ -231,14 +208,8 @@ def measure_media(path: str | os.PathLike[str], *, stream: int | None = None,
             nonfinite += int(bad.sum())
             x = np.where(bad, 0.0, x).astype(np.float32)
         meter.process(x)
-        clips.process(x)
-        loud = np.flatnonzero(np.abs(x).max(axis=0) > silence)
-        if loud.size:
-            if first < 0:
-                first = pos + int(loud[0])
-            last = pos + int(loud[-1])
+        qc.process(x)
         pos += x.shape[1]
-    clips.finish()
     sr = info.sample_rate
     dialogue = None
     speech_s = None
@@ -252,29 +223,15 @@ def measure_media(path: str | os.PathLike[str], *, stream: int | None = None,
             regions = [(a * sr // rate, b * sr // rate) for a, b in speech]
         speech_s = sum(b - a for a, b in regions) / sr
         dialogue = meter.integrated_over(regions) if regions else None
-    head = pos if first < 0 else first
-    tail = pos if first < 0 else pos - 1 - last
+    loudness = meter.result()
+    q = qc.result(true_peak_dbtp=loudness.true_peak_dbtp)
     return Measurement(
-        file=str(path), sample_rate=sr, channels=info.channels, layout=info.layout, codec=info.codec,
-        has_video=info.has_video, frames=pos, loudness=meter.result(), dialogue_lufs=dialogue, speech_s=speech_s,
-        clipped_runs=clips.runs, clipped_samples=clips.samples, nonfinite_samples=nonfinite,
-        head_silence_s=head / sr, tail_silence_s=tail / sr, start_time_s=info.start_time_s,
+        file=str(path), sample_rate=sr, channels=info.channels, layout=layout or info.layout, codec=info.codec,
+        has_video=info.has_video, frames=pos, loudness=loudness, dialogue_lufs=dialogue, speech_s=speech_s,
+        clipped_runs=q.clip_event_count, clipped_samples=q.clipped_samples, nonfinite_samples=nonfinite,
+        head_silence_s=q.head_silence_s, tail_silence_s=q.tail_silence_s, start_time_s=info.start_time_s,
+        qc=q, layout_assumed=assumed,
     )
-
-
-@dataclass
-class Requirement:
-    """One rule of a spec, measured: passed or not, and why."""
-
-    name: str
-    passed: bool
-    measured: float | None
-    limit: str
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "passed": self.passed, "measured": _r(self.measured, 3), "limit": self.limit,
-                "detail": self.detail}
 
 
 @dataclass
@@ -288,12 +245,12 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        """True only if every requirement passed (and there is at least one)."""
-        return bool(self.requirements) and all(r.passed for r in self.requirements)
+        """True only if every requirement passed (and there is at least one); advice never fails."""
+        return bool(self.requirements) and all(r.passed or r.advisory for r in self.requirements)
 
     @property
     def failures(self) -> list[Requirement]:
-        return [r for r in self.requirements if not r.passed]
+        return [r for r in self.requirements if not r.passed and not r.advisory]
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "target": self.target.to_json(), "passed": self.passed,
@@ -301,17 +258,76 @@ class CheckResult:
 
 
 def evaluate(m: Measurement, target: Target, *, ceiling: float | None = None,
-             max_silence_s: float | None = DEFAULT_MAX_SILENCE_S) -> list[Requirement]:
-    """The requirements of ``target`` judged on a measurement.
+             max_silence_s: float | None = DEFAULT_MAX_SILENCE_S, qc: bool = False) -> list[Requirement]:
+    """The requirements of ``target`` (and, with ``qc``, the QC rules) judged on a measurement.
 
     Parameters
     ----------
     ceiling : float, optional
         True-peak ceiling to hold, dBTP (default: the target's).
     max_silence_s : float or None
-        Longest head/tail silence; None leaves silence out of the check.
+        Longest silence at the head, at the tail or (with ``qc``) inside; None leaves
+        silence out of the check.
+    qc : bool
+        Add the QC rules of :func:`~mixdown.analysis.qc_rules.qc_requirements` (DC,
+        phase, mono fold-down, dropouts, silence inside), as ``mixdown check`` does;
+        the measurement must carry its QC result. Off, the target's rules, clipping
+        and head/tail silence only (what a deliverable is judged on).
     """
-    reqs: list[Requirement] = []
+    reqs = _loudness_requirements(m, target) + _peak_and_range(m, target, ceiling)
+    rules = qc_requirements(m.qc, QCLimits(), true_peak=False, silence=max_silence_s is not None,
+                            max_silence_s=max_silence_s) if qc and m.qc is not None else None
+    if rules is not None:
+        reqs += [r for r in rules if r.name not in _SILENCE_RULES]
+    else:
+        ok = m.clipped_runs == 0
+        reqs.append(Requirement("clipping", ok, float(m.clipped_runs), f"no run of {CLIP_RUN}+ samples at full scale",
+                                "none" if ok else f"{m.clipped_runs} clipped runs, {m.clipped_samples} samples"))
+    if m.nonfinite_samples:
+        reqs.append(Requirement("valid_samples", False, float(m.nonfinite_samples), "no NaN or infinite samples",
+                                f"{m.nonfinite_samples} non-finite samples"))
+    if rules is not None:
+        reqs += [r for r in rules if r.name in _SILENCE_RULES]
+    elif max_silence_s is not None:
+        for name, v in (("head_silence", m.head_silence_s), ("tail_silence", m.tail_silence_s)):
+            ok = v <= max_silence_s
+            reqs.append(Requirement(name, ok, v, f"<= {max_silence_s:g} s under {SILENCE_DBFS:g} dBFS", f"{v:.2f} s"))
+    return reqs
+
+
+_SILENCE_RULES = ("head_silence", "tail_silence", "silence")
+
+
+def _peak_and_range(m: Measurement, target: Target, ceiling: float | None) -> list[Requirement]:
+    """True peak, and the loudness-range and short-term limits where the target sets them."""
+    reqs = []
+    c = target.true_peak_dbtp if ceiling is None else ceiling
+    tp = m.loudness.true_peak_dbtp
+    ok = tp is None or tp <= c
+    reqs.append(Requirement("true_peak", ok, tp, f"<= {c:g} dBTP",
+                            "silent: no peak" if tp is None else f"{tp:.2f} dBTP" + ("" if ok else f", {tp - c:+.2f} dB over")))
+    lra = m.loudness.loudness_range_lu
+    if target.max_lra_lu is not None:
+        ok = lra is not None and lra <= target.max_lra_lu
+        reqs.append(Requirement("loudness_range", ok, lra, f"<= {target.max_lra_lu:g} LU",
+                                "undefined (shorter than 3 s or silent)" if lra is None else f"{lra:.1f} LU"))
+    if target.recommended_lra_lu is not None:
+        lo, hi = target.recommended_lra_lu
+        ok = lra is None or lo <= lra <= hi
+        reqs.append(Requirement("loudness_range_recommended", ok, lra, f"{lo:g}-{hi:g} LU (recommended)",
+                                "undefined (shorter than 3 s or silent)" if lra is None else
+                                f"{lra:.1f} LU" + ("" if ok else f", outside the {lo:g}-{hi:g} LU the spec recommends"),
+                                advisory=True))
+    if target.max_short_term_lufs is not None:
+        st = m.loudness.short_term_max_lufs
+        ok = st is None or st <= target.max_short_term_lufs
+        reqs.append(Requirement("max_short_term", ok, st, f"<= {target.max_short_term_lufs:g} LUFS",
+                                "undefined (shorter than 3 s or silent)" if st is None else
+                                f"{st:.2f} LUFS" + ("" if ok else f", {st - target.max_short_term_lufs:+.2f} LU over")))
+    return reqs
+
+
+def _loudness_requirements(m: Measurement, target: Target) -> list[Requirement]:
     tol = target.tolerance_lu
     goal = target.integrated_lufs
     limit = f"{goal:g} ±{tol:g} LU"
@@ -319,49 +335,22 @@ def evaluate(m: Measurement, target: Target, *, ceiling: float | None = None,
         v = m.dialogue_lufs
         if v is None:
             why = "no speech found" if not m.speech_s else "speech too short or too quiet to measure"
-            reqs.append(Requirement("dialogue_loudness", False, None, limit + " (dialogue-gated)",
-                                    f"dialogue-gated loudness undefined: {why}"))
-        else:
-            ok = abs(v - goal) <= tol
-            reqs.append(Requirement("dialogue_loudness", ok, v, limit + " (dialogue-gated)",
-                                    f"{v:.2f} LUFS over {m.speech_s:.1f} s of speech" +
-                                    ("" if ok else f", {v - goal:+.2f} LU off")))
-    else:
-        v = m.loudness.integrated_lufs
-        if v is None:
-            reqs.append(Requirement("integrated_loudness", False, None, limit,
-                                    "integrated loudness undefined (silent, or shorter than 400 ms)"))
-        else:
-            ok = abs(v - goal) <= tol
-            reqs.append(Requirement("integrated_loudness", ok, v, limit,
-                                    f"{v:.2f} LUFS" + ("" if ok else f", {v - goal:+.2f} LU off")))
-    c = target.true_peak_dbtp if ceiling is None else ceiling
-    tp = m.loudness.true_peak_dbtp
-    ok = tp is None or tp <= c
-    reqs.append(Requirement("true_peak", ok, tp, f"<= {c:g} dBTP",
-                            "silent: no peak" if tp is None else f"{tp:.2f} dBTP" + ("" if ok else f", {tp - c:+.2f} dB over")))
-    if target.max_lra_lu is not None:
-        lra = m.loudness.loudness_range_lu
-        ok = lra is not None and lra <= target.max_lra_lu
-        reqs.append(Requirement("loudness_range", ok, lra, f"<= {target.max_lra_lu:g} LU",
-                                "undefined (shorter than 3 s or silent)" if lra is None else f"{lra:.1f} LU"))
-    ok = m.clipped_runs == 0
-    reqs.append(Requirement("clipping", ok, float(m.clipped_runs), f"no run of {CLIP_RUN}+ samples at full scale",
-                            "none" if ok else f"{m.clipped_runs} clipped runs, {m.clipped_samples} samples"))
-    if m.nonfinite_samples:
-        reqs.append(Requirement("valid_samples", False, float(m.nonfinite_samples), "no NaN or infinite samples",
-                                f"{m.nonfinite_samples} non-finite samples"))
-    if max_silence_s is not None:
-        for name, v in (("head_silence", m.head_silence_s), ("tail_silence", m.tail_silence_s)):
-            ok = v <= max_silence_s
-            reqs.append(Requirement(name, ok, v, f"<= {max_silence_s:g} s under {SILENCE_DBFS:g} dBFS",
-                                    f"{v:.2f} s"))
-    return reqs
+            return [Requirement("dialogue_loudness", False, None, limit + " (dialogue-gated)",
+                                f"dialogue-gated loudness undefined: {why}")]
+        ok = abs(v - goal) <= tol
+        return [Requirement("dialogue_loudness", ok, v, limit + " (dialogue-gated)",
+                            f"{v:.2f} LUFS over {m.speech_s:.1f} s of speech" + ("" if ok else f", {v - goal:+.2f} LU off"))]
+    v = m.loudness.integrated_lufs
+    if v is None:
+        return [Requirement("integrated_loudness", False, None, limit,
+                            "integrated loudness undefined (silent, or shorter than 400 ms)")]
+    ok = abs(v - goal) <= tol
+    return [Requirement("integrated_loudness", ok, v, limit, f"{v:.2f} LUFS" + ("" if ok else f", {v - goal:+.2f} LU off"))]
 
 
 def check_file(path: str | os.PathLike[str], target: Target, *, stream: int | None = None,
                vad_method: str = "silero", max_silence_s: float | None = DEFAULT_MAX_SILENCE_S,
-               ceiling: float | None = None) -> CheckResult:
+               ceiling: float | None = None, qc: bool = True) -> CheckResult:
     """Measure a file and judge it against ``target``.
 
     Parameters
@@ -374,18 +363,22 @@ def check_file(path: str | os.PathLike[str], target: Target, *, stream: int | No
     vad_method : str
         Speech detector for dialogue-gated specs.
     max_silence_s : float or None
-        Longest silence at head or tail; None skips the silence rules.
+        Longest silence at the head, at the tail or inside; None skips the silence rules.
     ceiling : float, optional
         A stricter true-peak ceiling than the target's (e.g. a lossy one).
+    qc : bool
+        Judge the QC rules too (DC, phase, mono fold-down, dropouts, silence inside);
+        off, only the target's rules, clipping and head/tail silence.
 
     Raises
     ------
     MediaError
         The file cannot be read (missing, not media, no audio, decode error).
     """
-    m = measure_media(path, stream=stream, speech=target.gating == "dialogue", vad_method=vad_method)
+    limits = QCLimits() if max_silence_s is None else QCLimits(silence_s=min(max_silence_s, QCLimits().silence_s))
+    m = measure_media(path, stream=stream, speech=target.gating == "dialogue", vad_method=vad_method, limits=limits)
     return CheckResult(file=str(path), target=target, measurement=m,
-                       requirements=evaluate(m, target, ceiling=ceiling, max_silence_s=max_silence_s))
+                       requirements=evaluate(m, target, ceiling=ceiling, max_silence_s=max_silence_s, qc=qc))
 
 
 def format_result(res: CheckResult) -> str:
@@ -396,5 +389,6 @@ def format_result(res: CheckResult) -> str:
             f"{', video' if m.has_video else ''})")
     lines = [head]
     for r in res.requirements:
-        lines.append(f"  {'ok  ' if r.passed else 'FAIL'} {r.name:<20} {r.detail}  [{r.limit}]")
+        verdict = "ok  " if r.passed else "note" if r.advisory else "FAIL"
+        lines.append(f"  {verdict} {r.name:<20} {r.detail}  [{r.limit}]")
     return "\n".join(lines)

@@ -775,9 +775,9 @@ class _Job:
             return
         reqs = evaluate(m, it.target, max_silence_s=None)
         rep.requirements = [r.to_json() for r in reqs]
-        rep.compliant = all(r.passed for r in reqs)
+        rep.compliant = all(r.passed or r.advisory for r in reqs)  # advice (a recommended range) never fails
         for r in reqs:
-            if not r.passed:
+            if not r.passed and not r.advisory:
                 rep.problems.append(f"{r.name}: {r.detail} (needs {r.limit})")
 
     def stems_gain(self, it: _Item) -> tuple[float, str]:

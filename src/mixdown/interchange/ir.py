@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import MediaError, SessionError, TimelineError
+from ..errors import MediaError, MixdownError, SessionError, TimelineError
 from ..session.model import ROLES, Clip, Fade, Keyframe, Session, Track
 from ..session.validate import validate_session
 from ..timebase import frames_to_tc
@@ -258,7 +258,7 @@ def build_session(
         clips: list[Clip] = []
         pan_segments: list[tuple[int, int, list[tuple[int, float, str]] | None, float | None]] = []
         for c in sorted(t.clips, key=lambda c: (c.start, c.name)):
-            made = _make_clip(c, sr, report)
+            made = _make_clip(c, sr, report, frame=-(-sr * ir.frame_rate.denominator // ir.frame_rate.numerator))
             if made is None:
                 continue
             clip, pan = made
@@ -398,7 +398,21 @@ def _resolve_media(tracks: list[TrackIR], resolver: MediaResolver, report: Impor
             report.add("warning", "missing media", f"{url_to_path(r) or r} not found; kept as written")
 
 
-def _make_clip(c: ClipIR, sr: int, report: ImportReport):
+def _available(ref: str | None, sr: int) -> int | None:
+    """Samples of the media at the session rate, counted as the renderer counts them (None: unreadable)."""
+    if not ref or not Path(ref).is_file():
+        return None
+    from ..media.decode import probe as probe_media
+
+    try:
+        info = probe_media(ref)
+    except MixdownError:
+        return None
+    return info.frames * sr // info.sample_rate if info.frames and info.sample_rate else None
+
+
+def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
+    """A session clip from a timeline clip; ``frame`` = samples of one timeline frame (rounded up)."""
     start = round(c.start * sr)
     end = round(c.end * sr)
     length = end - start
@@ -416,6 +430,22 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport):
     if src_in < 0:
         report.add("approximated", "in-point", f"{c.name!r} has an in-point before its media start; set to 0", c.where)
         src_in = 0
+    available = _available(c.ref, sr)
+    if available is not None and src_in + length > available:
+        over = src_in + length - available
+        if over <= frame and available > src_in:
+            # a timeline on a frame grid reaches past the end of its media by part of a frame
+            # (an editor rounds clip ends to frames); the session cannot play samples that are not there
+            report.add("approximated", "past the media's end",
+                       f"{c.name!r} runs {1000 * over / sr:.1f} ms past the end of its media "
+                       f"{Path(c.ref).name!r} (less than a frame): ended there", c.where)
+            length = available - src_in
+            end = start + length
+        else:  # more than a frame: not rounding; perhaps another version of the file
+            report.add("warning", "past the media's end",
+                       f"{c.name!r} needs {over / sr:.3f} s more than its media {Path(c.ref).name!r} has: kept as "
+                       "written (the session renders once the media is the right one or the clip is shortened)",
+                       c.where)
     clip = Clip(name=c.name or None, source=c.ref or c.name, start=_t(start), duration=_t(length),
                 mute=c.mute, stream=c.stream, **{"in": _t(src_in)})
     keys, const = _clip_keys(c.gain_keys, length, sr, "dB")

@@ -14,7 +14,8 @@ automation, in samples at the session rate) and reads it back: a session survive
 
 EDL
 ---
-EDLs state no frame rate (give one, or 29.97 is used for drop-frame EDLs and a
+EDLs state no frame rate (give one, or the ``* FRAME RATE:`` comment mixdown
+writes on its first event is read, or 29.97 is used for drop-frame EDLs and a
 guess made from the timecodes otherwise) and OTIO's reader ignores ``FCM: DROP
 FRAME``, so drop-frame timecodes written with ``:`` are re-marked ``;`` first.
 OTIO stores each track's first record-in as a *negative* track start (OTIO issue
@@ -84,6 +85,12 @@ def read_otio(path: Path, report: ImportReport) -> TimelineIR:
 def _edl_rate(text: str, frame_rate: str | float | None, report: ImportReport) -> Fraction:
     if frame_rate is not None:
         return parse_rate(frame_rate)
+    written = re.search(r"^\*\s*FRAME RATE:\s*([0-9./]+)\s*$", text, re.I | re.M)
+    if written:  # CMX 3600 has no field for it; mixdown's EDLs say it in a comment
+        try:
+            return parse_rate(written.group(1))
+        except Exception:
+            report.add("warning", "frame rate", f"unreadable frame-rate comment {written.group(0).strip()!r}: ignored")
     if re.search(r"FCM:\s*DROP\s+FRAME", text, re.I):
         report.add("info", "frame rate", "the EDL is drop-frame: read at 29.97 fps (30000/1001)")
         return Fraction(30000, 1001)
@@ -472,7 +479,8 @@ def write_edl(session: Session, path: Path, *, name: str) -> list[str]:
     drop = session.drop_frame
     sr = session.sample_rate
     to_frame, _, snap = frames_grid(session)
-    lanes_by_track = plan(session, snap=snap, notes=notes, typed_tracks=False)
+    # an EDL writes source in-points in whole frames too
+    lanes_by_track = plan(session, snap=snap, notes=notes, typed_tracks=False, in_grid=snap)
     if any(t.gain_db or t.automation or t.pan for t in session.tracks) or any(
             c.gain_db or c.automation for t in session.tracks for c in t.clips):
         notes.append("an EDL cannot carry levels, pan or keyframes: not exported")
@@ -523,8 +531,13 @@ def write_edl(session: Session, path: Path, *, name: str) -> list[str]:
                     f"{tc(tb.start_frames + s_f)} {tc(tb.start_frames + end_f)}")
             events.append((tb.start_frames + s_f, "\n".join([line] + comments)))
     events.sort(key=lambda e: e[0])
+    rate_txt = str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"
     out = [f"TITLE: {name}", f"FCM: {'DROP FRAME' if drop else 'NON-DROP FRAME'}", ""]
     for n, (_, text) in enumerate(events, start=1):
+        if n == 1:
+            # CMX 3600 states no frame rate; a comment on the first event says it (readers keep event
+            # comments as notes; before the first event some refuse them), so an import need not guess
+            text += f"\n* FRAME RATE: {rate_txt}"
         out.append(text.replace("{n:03d}", f"{n:03d}"))
     write_text_atomic(path, "\n".join(out) + "\n")
     return list(dict.fromkeys(notes))

@@ -76,8 +76,35 @@ def clip_extent(session: Session, track: Track, clip: Clip, where: str) -> tuple
     return start, start + length, src_in, path, info
 
 
+def _down(snap: Callable[[int], int], x: int) -> int:
+    """The grid position at or before ``x`` (``snap`` gives the nearest)."""
+    g, k = snap(x), 1
+    while g > x:  # the nearest lies after x: step back until the grid point before it
+        g, k = snap(x - k), 2 * k
+    return g
+
+
+def _up(snap: Callable[[int], int], x: int) -> int:
+    """The grid position at or after ``x``."""
+    g, k = snap(x), 1
+    while g < x:
+        g, k = snap(x + k), 2 * k
+    return g
+
+
+def _fit_media(snap: Callable[[int], int], in_grid: Callable[[int], int], s: int, e: int, start: int, src_in: int,
+               available: int | None) -> tuple[int, int]:
+    """Grid edges that keep the clip inside its media: rounding to the nearest frame may not reach
+    before the media's start or past its end (an importer then cannot find those samples)."""
+    if in_grid(src_in + (s - start)) < 0:  # the head rounded before the media's first sample
+        s = _up(snap, start - src_in)
+    if available is not None and in_grid(src_in + (s - start)) + (e - s) > available:
+        e = max(_down(snap, start + (available - src_in)), s)
+    return s, e
+
+
 def plan(session: Session, *, snap: Callable[[int], int], notes: list[str], typed_tracks: bool,
-         crossfades: bool = True) -> list[tuple[Track, list[Lane]]]:
+         crossfades: bool = True, in_grid: Callable[[int], int] | None = None) -> list[tuple[Track, list[Lane]]]:
     """Place every track's clips on lanes; positions snapped to the format's grid.
 
     Parameters
@@ -91,6 +118,11 @@ def plan(session: Session, *, snap: Callable[[int], int], notes: list[str], type
     crossfades : bool
         Keep crossfading clips on one lane (for formats with transitions); otherwise
         every overlap opens another lane.
+    in_grid : callable, optional
+        How the format writes a source in-point (default: exactly). Clip edges are
+        snapped to the nearest grid position unless that would need media before the
+        source's start or after its end; then they are rounded inwards, so that a
+        round trip always renders.
     """
     out: list[tuple[Track, list[Lane]]] = []
     moved = 0
@@ -101,6 +133,8 @@ def plan(session: Session, *, snap: Callable[[int], int], notes: list[str], type
             where = f"track {track.name!r}, clip {clip.name or ci}"
             start, end, src_in, path, info = clip_extent(session, track, clip, where)
             s, e = snap(start), snap(end)
+            available = int(info.duration * session.sample_rate) if info is not None and info.duration else None
+            s, e = _fit_media(snap, in_grid or (lambda p: p), s, e, start, src_in, available)
             if e <= s:
                 e = snap(s + max(1, end - start)) if snap(s + 1) > s else s + 1
             if (s, e) != (start, end):

@@ -20,6 +20,11 @@ n -> n     identity (a copy)
 Anything else raises :class:`~mixdown.errors.MediaError`. The 6->2 downmix may
 exceed full scale on hot material; mixdown's master stage measures and limits after
 it, so no hidden gain is applied here.
+
+For *measuring* (never for mixing), a file that names no layout is read with the
+default layout of its channel count, and :func:`measuring_layout` says so: 8
+channels are 7.1 in FFmpeg's order ``FL FR FC LFE BL BR SL SR`` (what FFmpeg itself
+guesses for 8 channels).
 """
 
 from __future__ import annotations
@@ -109,3 +114,51 @@ def map_channels(block: np.ndarray, to_channels: int) -> np.ndarray:
 
 def _name(n: int) -> str:
     return {1: "mono (1 channel)", 2: "stereo (2 channels)", 6: "5.1 (6 channels)"}.get(n, f"{n} channels")
+
+
+#: Layout assumed for measuring a file that names none, by channel count.
+DEFAULT_MEASURING_LAYOUT = {1: "mono", 2: "stereo", 5: "5.0", 6: "5.1", 8: "7.1"}
+#: Channel order of the layouts the loudness meter weights (FFmpeg's names).
+LAYOUT_ORDER = {
+    "mono": "FC", "stereo": "FL FR", "5.0": "FL FR FC BL BR", "5.1": "FL FR FC LFE BL BR",
+    "7.1": "FL FR FC LFE BL BR SL SR",
+}
+
+
+def measuring_layout(channels: int, name: str, *, file: object = None) -> tuple[str, bool]:
+    """The loudness meter's layout for a stream, and whether it was assumed.
+
+    Parameters
+    ----------
+    channels : int
+    name : str
+        The layout the file names (``MediaInfo.layout``: ``stereo``, ``5.1``,
+        ``7.1``, or a bare count such as ``8ch`` when it names none).
+    file : path, optional
+        For the error message.
+
+    Returns
+    -------
+    (layout, assumed)
+        ``assumed`` is True when the file names no layout and it has more than two
+        channels (mono and stereo are what one and two channels are).
+
+    Raises
+    ------
+    MediaError
+        A named layout the meter has no weights for, or a channel count with no default.
+    """
+    from ..analysis.loudness import LAYOUT_WEIGHTS
+
+    if name in LAYOUT_WEIGHTS and len(LAYOUT_WEIGHTS[name]) == channels:
+        return name, False
+    if name in ("5.1(side)",) and channels == 6:
+        return "5.1", False
+    generic = not name or name.endswith(("ch", "channels"))  # "8ch", "8 channels": only a count
+    if generic and channels in DEFAULT_MEASURING_LAYOUT:
+        return DEFAULT_MEASURING_LAYOUT[channels], channels > 2
+    where = f"{file}: " if file is not None else ""
+    known = ", ".join(f"{k} ({v})" for k, v in LAYOUT_ORDER.items())
+    raise MediaError(f"{where}cannot measure a {channels}-channel stream laid out as {name!r}: "
+                     f"mixdown weighs {known}")
+

@@ -6,6 +6,6 @@
 See :mod:`mixdown.report.build` (what is measured) and :mod:`mixdown.report.html` (the page).
 """
 
-from .build import Report, build_report, collect, report_from_result
+from .build import Report, SessionPass, build_report, collect, report_from_result
 
-__all__ = ["Report", "build_report", "collect", "report_from_result"]
+__all__ = ["Report", "SessionPass", "build_report", "collect", "report_from_result"]

@@ -1,97 +1,30 @@
-"""Collect what the report shows: one streaming render of the session with probes, plus the mix's meter.
+"""Collect what the report shows, and lay it out: one render of the session with probes, plus the mix's meter.
 
-The numbers of the mix come from the same meter as ``mixdown measure``: with a
-mix file, :func:`mixdown.analysis.measure.measure_file` itself; without one, a
-:class:`~mixdown.analysis.loudness.LoudnessMeter` on the rendered master (what
-``mixdown render`` prints).
-
-Per track, pass-through probes inserted into the compiled graph (never into the
-session) see the chain's input (the clips with their clip gains) and the signal
-after the last cleanup processor (or after the whole chain when there is none):
-their waveform envelope and their third-octave spectra over speech and over
-pauses, with each probe's regions shifted by the latency of the processors
-before it. Post-fader track outputs and role stems are tapped for levels, QC
-and the dialogue-to-music ratio.
+The numbers of the mix come from the meters of ``mixdown measure`` and ``check``:
+with a mix file, :func:`mixdown.deliver.check.measure_media` (loudness and QC in
+one decode); without one, the render's own master meter. The per-track data come
+from :class:`~mixdown.report.session_pass.SessionPass`, which rides on the render
+(``mixdown render --report``) or runs one of its own.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..analysis.qc import QCLimits, QCMeter, dialogue_to_music
-from ..analysis.spectrum import THIRD_OCTAVE_HZ, SpectrumMeter, band_levels
-from ..dsp.base import Processor
-from ..errors import AnalysisError, MixdownError
+from ..analysis.qc import QCLimits
+from ..errors import MixdownError
+from .session_pass import CLEANUP_TYPES, COLUMNS, Region, SessionPass
+from .session_pass import finite_round as _r
 
-__all__ = ["CLEANUP_TYPES", "Report", "build_report", "collect", "report_from_result"]
+__all__ = ["CLEANUP_TYPES", "Report", "SessionPass", "build_report", "collect", "report_from_result"]
 
-CLEANUP_TYPES = ("dehum", "declick", "denoise", "deesser")
-COLUMNS = 1200
 MAX_SERIES = 6000
-Region = tuple[int, int]
-
-
-# -------------------------------------------------------------------------- probes
-
-
-class _Capture(Processor):
-    """Pass-through probe: waveform envelope and speech/pause spectra of a signal inside a chain."""
-
-    kind = ""  # not registered: inserted into a compiled graph only
-    PARAMS = {}
-
-    def __init__(self, sample_rate: int, length: int, speech: list[Region], pauses: list[Region],
-                 latency: int, columns: int = COLUMNS) -> None:
-        super().__init__()
-        self.length = max(int(length), 1)
-        self.columns = columns
-        self.lo = np.zeros(columns)
-        self.hi = np.zeros(columns)
-        self.shift = int(latency)  # delay of the processors before the probe
-        sh = self.shift
-        self.speech = SpectrumMeter(sample_rate, regions=[(a + sh, b + sh) for a, b in speech]) if speech else None
-        self.pauses = SpectrumMeter(sample_rate, regions=[(a + sh, b + sh) for a, b in pauses]) if pauses else None
-
-    def _process(self, block: np.ndarray, position: int) -> np.ndarray:
-        n = block.shape[1]
-        if n == 0:
-            return block
-        if self.speech is not None:
-            self.speech.process(block, position)
-        if self.pauses is not None:
-            self.pauses.process(block, position)
-        # waveform: columns on the timeline (the probe's own delay removed)
-        t0 = position - self.shift
-        a, b = max(t0, 0), min(t0 + n, self.length)
-        if a < b:
-            mono = block[:, a - t0 : b - t0].mean(axis=0)
-            cols = (np.arange(a, b, dtype=np.int64) * self.columns) // self.length
-            starts = np.flatnonzero(np.diff(np.concatenate([[-1], cols])))
-            c = cols[starts]
-            self.lo[c] = np.minimum(self.lo[c], np.minimum.reduceat(mono, starts))
-            self.hi[c] = np.maximum(self.hi[c], np.maximum.reduceat(mono, starts))
-        return block
-
-
-def _bands(meter: SpectrumMeter | None) -> list[float | None] | None:
-    if meter is None or meter.frames == 0:
-        return None
-    lv = band_levels(meter.freqs, meter.psd())
-    return [None if not np.isfinite(v) else round(float(v), 2) for v in lv]
-
-
-def _r(x: Any, nd: int = 2) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return round(x, nd) if math.isfinite(x) else None
 
 
 def _series(s: Any) -> dict[str, list[float | None]]:
@@ -99,30 +32,6 @@ def _series(s: Any) -> dict[str, list[float | None]]:
     t, v = np.asarray(s.time_s), np.asarray(s.lufs)
     step = max(1, -(-t.shape[0] // MAX_SERIES))
     return {"t": [round(float(x), 2) for x in t[::step]], "lufs": [_r(x) for x in v[::step]]}
-
-
-def _speech_from_decisions(decisions: Sequence[dict[str, Any]], sample_rate: int) -> dict[str, list[Region]]:
-    out: dict[str, list[Region]] = {}
-    for d in decisions:
-        if d.get("kind") == "speech" and "regions_s" in d.get("data", {}):
-            out[d["target"]] = [(int(round(a * sample_rate)), int(round(b * sample_rate)))
-                                for a, b in d["data"]["regions_s"]]
-    return out
-
-
-def _gain_curve(session: Any, track: Any, length: int, columns: int) -> dict[str, list[float]]:
-    """The track's fader gain (static + automation), dB, at the column centres."""
-    from ..dsp.automation import Envelope
-
-    sr = session.sample_rate
-    pos = ((np.arange(columns) + 0.5) * length / columns).astype(np.int64)
-    g = np.full(columns, float(track.gain_db))
-    keys = track.automation.get("gain_db")
-    if keys:
-        env = Envelope([session.samples(k.t, position=True) for k in keys], [k.v for k in keys],
-                       [k.interp for k in keys], unit="dB")
-        g = g + np.array([env.at(int(p)) for p in pos])
-    return {"t": [round(float(p) / sr, 3) for p in pos], "db": [round(float(v), 2) for v in g]}
 
 
 # ------------------------------------------------------------------------ collect
@@ -141,6 +50,8 @@ def collect(
     block_size: int = 16384,
     columns: int = COLUMNS,
     title: str | None = None,
+    rendered: "SessionPass | None" = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
     """Measure everything the report shows; returns the report's JSON data.
 
@@ -150,7 +61,8 @@ def collect(
         The mix as a session (rendered once, with probes). Without it only the
         mix file is measured.
     mix : path, optional
-        The rendered mix; its loudness is measured exactly as ``mixdown measure`` does.
+        The rendered mix; its loudness and QC are measured exactly as ``mixdown
+        check`` does (:func:`mixdown.deliver.check.measure_media`).
     decisions : list of Decision or dict
         What ``auto`` did (shown in words).
     analysis : Analysis, optional
@@ -159,6 +71,12 @@ def collect(
         the voice activity detector.
     target : Target, optional
         Delivery target drawn on the loudness plot and checked.
+    rendered : SessionPass, optional
+        The measurements of a render that already ran with this pass's probes and
+        taps (``mixdown render --report``): nothing is rendered again, and the
+        master's loudness is the render's own meter (``rendered.meter``).
+    progress : callable, optional
+        ``progress(done, total)`` while the session renders (frames).
 
     Raises
     ------
@@ -167,8 +85,10 @@ def collect(
     """
     from .. import __version__ as version
 
-    if session is None and mix is None:
+    if session is None and mix is None and rendered is None:
         raise MixdownError("a report needs a session or a mix file")
+    if rendered is not None:
+        session = rendered.session
     dec = [d.to_json() if hasattr(d, "to_json") else dict(d) for d in decisions]
     data: dict[str, Any] = {
         "title": title or (Path(session.file).stem if session is not None and session.file else
@@ -178,43 +98,44 @@ def collect(
         "decisions": dec,
         "tracks": [],
     }
-    res = None
-    mix_qc = None
-    if mix is not None:
-        from ..analysis.measure import measure_file
-
-        res = measure_file(mix)
-        mix_qc = _qc_file(mix, limits)
-        data["loudness_source"] = f"measured from {Path(mix).name} (the meter of `mixdown measure`)"
+    res = mix_qc = dlg_gated = None
+    all_speech: list[Region] = []
     if session is not None:
-        session_data, res_render, qc_render = _collect_session(
-            session, analysis=analysis, speech=speech, decisions=dec, detect_speech=detect_speech,
-            limits=limits, block_size=block_size, columns=columns, measure_master=res is None)
+        if rendered is None:
+            rendered = SessionPass(session, analysis=analysis, speech=speech, decisions=dec,
+                                   detect_speech=detect_speech, limits=limits, columns=columns,
+                                   measure_master=mix is None)
+            rendered.run(block_size=block_size, progress=progress)
+        session_data, res, mix_qc, dlg_gated = rendered.finish()
+        all_speech = rendered.all_speech
         data.update(session_data)
-        if res is None:
-            res, mix_qc = res_render, qc_render
-            data["loudness_source"] = "measured on the render of the session (float, before encoding)"
+        data["loudness_source"] = rendered.loudness_source
+    if mix is not None:
+        from ..deliver.check import measure_media
+
+        m = measure_media(mix, speech=_rescale(all_speech, rendered, mix) if all_speech else False, limits=limits)
+        res, mix_qc, dlg_gated = m.loudness, m.qc, m.dialogue_lufs
+        data["loudness_source"] = f"measured from {Path(mix).name} (the meter of `mixdown measure` and `check`)"
+        if "dialogue_gated_lufs" in data:
+            data["dialogue_gated_lufs"] = _r(dlg_gated)
     assert res is not None
-    data["loudness"] = {**res.to_json(), "file": str(mix) if mix else None,
+    data["loudness"] = {**res.to_json(), "file": str(mix) if mix else (rendered.output if rendered else None),
                         "momentary": _series(res.momentary_series), "short_term": _series(res.short_term_series)}
     data.setdefault("programme", {"duration_s": round(res.duration_s, 3)})
     data["mix_qc"] = mix_qc.to_json() if mix_qc is not None else None
-    data["compliance"] = _compliance(res, target, data.get("dialogue_gated_lufs"))
+    data["compliance"] = _compliance(res, target, dlg_gated)
     return data
 
 
-def _qc_file(path: str | Path, limits: QCLimits) -> Any:
-    from ..media.decode import open_source, probe
+def _rescale(regions: list[Region], rendered: "SessionPass | None", mix: str | Path) -> list[Region]:
+    """Speech regions of the session (its rate) as the half-open ranges ``measure_media`` reads at the mix's rate."""
+    from ..media.decode import probe
 
-    info = probe(path)
-    meter = QCMeter(info.sample_rate, info.channels, limits=limits)
-    remaining = info.frames
-    with open_source(path, sample_rate=info.sample_rate) as reader:
-        while remaining > 0:
-            n = min(65536, remaining)
-            meter.process(reader.read(n))
-            remaining -= n
-    return meter.result()
+    sr = rendered.sample_rate if rendered is not None else None
+    rate = probe(mix).sample_rate
+    if sr is None or sr == rate:
+        return regions
+    return [(a * rate // sr, b * rate // sr) for a, b in regions]
 
 
 def _compliance(res: Any, target: Any, dialogue_lufs: float | None) -> dict[str, Any]:
@@ -231,155 +152,10 @@ def _compliance(res: Any, target: Any, dialogue_lufs: float | None) -> dict[str,
         problems.append(f"true peak {res.true_peak_dbtp:.2f} dBTP is over {target.true_peak_dbtp:g} dBTP")
     if target.max_lra_lu is not None and res.loudness_range_lu is not None and res.loudness_range_lu > target.max_lra_lu:
         problems.append(f"loudness range {res.loudness_range_lu:.1f} LU is over {target.max_lra_lu:g} LU")
+    st, st_max = res.short_term_max_lufs, target.max_short_term_lufs
+    if st_max is not None and st is not None and st > st_max:
+        problems.append(f"maximum short-term loudness {st:.1f} LUFS is over {st_max:g} LUFS")
     return {"checked": True, "measured_lufs": _r(got), "compliant": not problems, "problems": problems}
-
-
-def _collect_session(session: Any, *, analysis: Any, speech: dict[str, list[Region]] | None,
-                     decisions: list[dict[str, Any]], detect_speech: bool, limits: QCLimits, block_size: int,
-                     columns: int, measure_master: bool) -> tuple[dict[str, Any], Any, Any]:
-    from ..analysis.levels import LevelMeter
-    from ..analysis.loudness import LoudnessMeter
-    from ..auto.cleanup import pauses_for
-    from ..auto.ducking import merge_regions
-    from ..render.engine import Renderer
-    from ..render.graph import check
-
-    graph = check(session)
-    sr = graph.sample_rate
-    length = graph.length
-    # -- who speaks when
-    regions: dict[str, list[Region]] = {}
-    origin = None
-    if analysis is not None:
-        regions, origin = dict(analysis.speech), "auto's analysis"
-    elif speech is not None:
-        regions, origin = dict(speech), "given"
-    else:
-        regions = _speech_from_decisions(decisions, sr)
-        origin = "the decision list" if regions else None
-        if not regions and detect_speech and any(t.role == "dialogue" and not t.mute for t in session.tracks):
-            try:
-                from ..auto.analyse import analyse
-
-                regions, origin = dict(analyse(session).speech), "voice activity detection"
-            except AnalysisError:
-                regions, origin = {}, None
-    all_speech = merge_regions([r for regs in regions.values() for r in regs], 1)
-    margin = int(round(0.05 * sr))  # speech is padded by the detector already
-    # -- probes and taps
-    probes: dict[str, tuple[_Capture, _Capture | None, str]] = {}
-    taps: dict[str, list[str]] = {}
-    roles: dict[str, list[str]] = {}
-    for t in session.tracks:
-        strip = graph.strips.get(t.name)
-        if strip is None:
-            continue
-        clips = merge_regions([(c.start, c.end) for c in strip.clips], 1)
-        pauses = pauses_for(clips, all_speech, margin, min_length=int(0.1 * sr)) if all_speech else []
-        own = regions.get(t.name, [])
-        before = _Capture(sr, length, own, pauses, 0, columns)
-        after = None
-        what = ""
-        if t.role == "dialogue":
-            idx = [i for i, spec in enumerate(strip.chain_specs)
-                   if spec.type in CLEANUP_TYPES or (spec.id or "").startswith("auto-expander")]
-            cut = (idx[-1] + 1) if idx else len(strip.chain)
-            what = "cleanup" if idx else "the chain"
-            lat = sum(p.latency for p in strip.chain[:cut])
-            after = _Capture(sr, length, own, pauses, lat, columns)
-            strip.chain = strip.chain[:cut] + [after] + strip.chain[cut:]
-            strip.sidechains = strip.sidechains[:cut] + [None] + strip.sidechains[cut:]
-        strip.chain = [before] + strip.chain
-        strip.sidechains = [None] + strip.sidechains
-        probes[t.name] = (before, after, what)
-        taps[t.name] = [t.name]
-        if not strip.mute:
-            roles.setdefault(t.role, []).append(t.name)
-    for role, names in roles.items():
-        taps[f"role:{role}"] = names
-    level_in = {name: LevelMeter(sr, graph.strips[name].channels) for name in probes}
-    level_out = {name: LevelMeter(sr, graph.channels, layout=session.layout) for name in taps}
-    qc_tracks = {name: QCMeter(sr, graph.channels, limits=limits, true_peak=False) for name in probes}
-    meter = LoudnessMeter(sr, graph.channels, layout=session.layout) if measure_master else None
-    qc_mix = QCMeter(sr, graph.channels, limits=limits) if measure_master else None
-
-    class _In(Processor):  # raw input level per track (after the `before` probe)
-        kind = ""
-        PARAMS = {}
-
-        def __init__(self, lm: LevelMeter) -> None:
-            super().__init__()
-            self.lm = lm
-
-        def _process(self, block: np.ndarray, position: int) -> np.ndarray:
-            if position < length:
-                self.lm.process(block[:, : max(0, min(block.shape[1], length - position))])
-            return block
-
-    for name in probes:
-        strip = graph.strips[name]
-        strip.chain = [strip.chain[0], _In(level_in[name])] + strip.chain[1:]
-        strip.sidechains = [None, None] + strip.sidechains[1:]
-    renderer = Renderer(graph, block_size=block_size, taps=taps)  # prepares every processor, probes too
-    for _pos, block, tap in renderer.blocks():
-        if meter is not None:
-            meter.process(block)
-            qc_mix.process(block)
-        for name, x in tap.items():
-            level_out[name].process(x)
-            if name in qc_tracks:
-                qc_tracks[name].process(x)
-    res = meter.result() if meter is not None else None
-    dlg_gated = meter.integrated_over(all_speech) if meter is not None and all_speech else None
-    # -- per track
-    tracks = []
-    series = {name: lm.series() for name, lm in level_out.items()}
-    for t in session.tracks:
-        if t.name not in probes:
-            continue
-        before, after, what = probes[t.name]
-        own = regions.get(t.name, [])
-        clips = merge_regions([(c.start, c.end) for c in graph.strips[t.name].clips], 1)
-        pauses = pauses_for(clips, all_speech, margin, min_length=int(0.1 * sr)) if all_speech else []
-        # a track is silent between its clips by design: silence is the mix's problem, not a track's
-        qres = qc_tracks[t.name].result(pauses=pauses if t.role == "dialogue" else None, silence_is_problem=False)
-        entry: dict[str, Any] = {
-            "name": t.name, "role": t.role, "mute": t.mute,
-            "input_lufs": _r(level_in[t.name].series().loudness()),
-            "mix_lufs": _r(series[t.name].loudness()),
-            "speech_lufs": _r(series[t.name].loudness(own)) if own else None,
-            "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in own[:5000]],
-            "waveform": {"t": [round((i + 0.5) * length / columns / sr, 3) for i in range(columns)],
-                         "lo": [round(float(v), 4) for v in before.lo], "hi": [round(float(v), 4) for v in before.hi]},
-            "gain_curve": _gain_curve(session, t, length, columns),
-            "chain": [spec.type + (f" ({spec.id})" if spec.id else "") for spec in t.chain if not spec.bypass],
-            "qc": qres.to_json(),
-        }
-        if after is not None:
-            entry["spectrum"] = {
-                "bands_hz": [round(f, 1) for f in THIRD_OCTAVE_HZ],
-                "after_is": what,
-                "speech before": _bands(before.speech), "speech after": _bands(after.speech),
-                "pauses before": _bands(before.pauses), "pauses after": _bands(after.pauses),
-            }
-        tracks.append(entry)
-    dm = None
-    if "role:dialogue" in series and "role:music" in series and all_speech:
-        dm = dialogue_to_music(series["role:dialogue"], series["role:music"], all_speech)
-    out = {
-        "programme": {"duration_s": round(length / sr, 3), "sample_rate": sr, "channels": graph.channels,
-                      "layout": session.layout},
-        "speech_origin": origin,
-        "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in all_speech[:5000]],
-        "tracks": tracks,
-        "dialogue_to_music_lu": _r(dm),
-        "dialogue_gated_lufs": _r(dlg_gated),
-        "stems_lufs": {name[5:]: _r(series[name].loudness()) for name in series if name.startswith("role:")},
-    }
-    if dm is not None and dm < limits.min_dialogue_to_music_lu:
-        out["dialogue_to_music_problem"] = (f"dialogue only {dm:.1f} LU over the music while people speak "
-                                            f"(want {limits.min_dialogue_to_music_lu:g} LU or more)")
-    return out, res, qc_mix
 
 
 # ------------------------------------------------------------------------- report
@@ -423,7 +199,8 @@ def build_report(session: Any = None, **options: Any) -> Report:
     ----------
     session : Session, optional
     **options
-        As :func:`collect` (``mix``, ``decisions``, ``analysis``, ``target``, ``speech``, ...).
+        As :func:`collect` (``mix``, ``decisions``, ``analysis``, ``target``, ``speech``,
+        ``rendered``, ``progress``...); ``progress(done, total)`` also follows the plots.
 
     Returns
     -------
@@ -431,10 +208,23 @@ def build_report(session: Any = None, **options: Any) -> Report:
     """
     from .html import render_html
 
-    data = collect(session, **options)
-    html, plots = render_html(data)
+    progress = options.pop("progress", None)
+    data = collect(session, progress=progress, **options)
+    html, plots = render_html(data, progress=progress)
     data["plots"] = plots
     return Report(html=html, data=data)
+
+
+def _result_path(result: Path, value: Any, key: str) -> Path:
+    """A file a result names: absolute as written, relative to the result's folder otherwise; it must exist."""
+    if not isinstance(value, str):
+        raise MixdownError(f"{key!r} must be a file name, not {type(value).__name__}", file=result)
+    q = Path(value)
+    full = q if q.is_absolute() else result.parent / q
+    if not full.exists():
+        rule = "" if q.is_absolute() else f" (a relative path is read relative to the result file's folder: {full})"
+        raise MixdownError(f"the {key} it names, {value}, does not exist{rule}", file=result)
+    return full
 
 
 def report_from_result(path: str | Path, *, mix: str | Path | None = None, **options: Any) -> Report:
@@ -442,6 +232,9 @@ def report_from_result(path: str | Path, *, mix: str | Path | None = None, **opt
 
     The result names the mix (``output``), the target and the decisions; when it
     also names the saved session (``session``), that is rendered for the tracks.
+    ``auto --json`` writes absolute paths (its JSON goes to stdout, so no folder is
+    known to be relative to); a relative path in a result is read relative to the
+    result file's folder, as a session's media are.
 
     Raises
     ------
@@ -458,16 +251,13 @@ def report_from_result(path: str | Path, *, mix: str | Path | None = None, **opt
         raise MixdownError(f"not a readable result file ({exc})", file=p) from None
     if not isinstance(res, dict) or "decisions" not in res:
         raise MixdownError("not a result of `mixdown auto --json` (no decision list)", file=p)
-    base = p.parent
     session = None
     if res.get("session"):
-        sp = Path(res["session"])
-        session = load_session(sp if sp.is_absolute() else base / sp)
-    out = mix or res.get("output")
-    if out is not None:
-        out = Path(out)
-        if not out.is_absolute() and not out.exists():
-            out = base / out
-    target = Target(**res["target"]) if isinstance(res.get("target"), dict) else None
+        session = load_session(_result_path(p, res["session"], "session"))
+    out = mix if mix is not None else (_result_path(p, res["output"], "output") if res.get("output") else None)
+    target = options.pop("target", None)
+    if target is None and isinstance(res.get("target"), dict):
+        known = {f.name for f in fields(Target)}
+        target = Target(**{k: v for k, v in res["target"].items() if k in known})
     return build_report(session, mix=out, decisions=res["decisions"], target=target,
                         title=options.pop("title", p.stem), **options)

@@ -36,6 +36,24 @@ def _num(x: Any, fmt: str = "{:.1f}", unit: str = "") -> str:
     return _e(fmt.format(x) + (f" {unit}" if unit else ""))
 
 
+class _Plots(list):
+    """Names of the plots embedded so far, reporting progress as they come."""
+
+    def __init__(self, progress: Any, total: int) -> None:
+        super().__init__()
+        self.progress, self.total = progress, max(total, 1)
+
+    def append(self, name: str) -> None:  # type: ignore[override]
+        super().append(name)
+        if self.progress is not None:
+            self.progress(len(self), self.total)
+
+
+def _plot_count(data: dict[str, Any]) -> int:
+    tracks = data.get("tracks", [])
+    return 1 + (1 + 2 * len(tracks) if tracks else 0)
+
+
 def _img(png: bytes, alt: str, caption: str, name: str, registry: list[str]) -> str:
     registry.append(name)
     b64 = base64.b64encode(png).decode("ascii")
@@ -53,9 +71,12 @@ def _td(x: str, numeric: bool = False) -> str:
     return f'<td class="n">{x}</td>' if numeric else f"<td>{x}</td>"
 
 
-def render_html(data: dict[str, Any]) -> tuple[str, list[str]]:
-    """The page for a report's data; returns ``(html, names of the plots embedded)``."""
-    names: list[str] = []
+def render_html(data: dict[str, Any], *, progress: Any = None) -> tuple[str, list[str]]:
+    """The page for a report's data; returns ``(html, names of the plots embedded)``.
+
+    ``progress(done, total)`` is called after each plot.
+    """
+    names = _Plots(progress, _plot_count(data))
     parts: list[str] = []
     loud = data["loudness"]
     target = data.get("target")
@@ -105,7 +126,9 @@ def render_html(data: dict[str, Any]) -> tuple[str, list[str]]:
             q = t.get("qc", {})
             rows.append([_td(_e(t["name"])), _td(_e(t["role"])), _td(_num(t.get("input_lufs")), True),
                          _td(_num(t.get("mix_lufs")), True), _td(_num(t.get("speech_lufs")), True),
-                         _td(_num(q.get("sample_peak_dbfs")), True), _td(_num(q.get("noise_floor_db")), True),
+                         _td(_num(q.get("sample_peak_dbfs")), True),
+                         _td("digital silence" if q.get("noise_floor") == "digital silence" else
+                             _num(q.get("noise_floor_db")), True),
                          _td(_e(", ".join(t.get("chain", [])) or "—"))])
         parts.append(_table(["track", "role", "input LUFS", "in mix LUFS", "speech LUFS (in mix)", "peak dBFS",
                              "noise floor in pauses dB", "chain"], rows))
@@ -172,4 +195,4 @@ def render_html(data: dict[str, Any]) -> tuple[str, list[str]]:
             f"<title>mixdown report: {_e(data.get('title', 'mix'))}</title><style>{_CSS}</style></head><body>"
             + "\n".join(parts)
             + f'<script type="application/json" id="mixdown-report-data">{payload}</script></body></html>')
-    return page, names
+    return page, list(names)

@@ -8,21 +8,36 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import measure_keys, num
+from .common import ALLOW_TRUNCATED_HELP, echo_error, measure_keys, num, read_media
 
 
 @app.command()
 def measure(
     files: list[Path] = typer.Argument(..., help="audio or video files (anything FFmpeg reads)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
-    """Measure loudness (BS.1770 / EBU R128): integrated, range, true peak, maxima."""
-    from ..analysis.measure import measure_file
+    """Measure loudness (BS.1770 / EBU R128): integrated, range, true peak, maxima.
 
-    results = [measure_keys(str(f), measure_file(f)) for f in files]
+    Every file is reported; a file that cannot be read gets its error (on stderr, and
+    as ``error`` in the JSON) and the command exits 2 after the others are measured.
+    """
+    from ..analysis.measure import measure_file
+    from ..errors import MixdownError
+
+    read_media(allow_truncated=allow_truncated)
+    results = []
+    failed = False
+    for f in files:
+        try:
+            results.append(measure_keys(str(f), measure_file(f)))
+        except MixdownError as exc:
+            failed = True
+            echo_error(str(exc))
+            results.append({"file": str(f), "error": str(exc)})
     if as_json:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
-        return
+        raise typer.Exit(2 if failed else 0)
     from rich.console import Console
     from rich.table import Table
 
@@ -31,7 +46,11 @@ def measure(
                 "M max LUFS", "S max LUFS"):
         table.add_column(col, justify="left" if col == "file" else "right")
     for r in results:
+        if "error" in r:
+            table.add_row(r["file"], "unreadable", *["—"] * 6)
+            continue
         table.add_row(r["file"], num(r["duration_s"], "{:.2f}"), num(r["integrated_lufs"]),
                       num(r["loudness_range_lu"]), num(r["true_peak_dbtp"]), num(r["sample_peak_dbfs"]),
                       num(r["momentary_max_lufs"]), num(r["short_term_max_lufs"]))
     Console().print(table)
+    raise typer.Exit(2 if failed else 0)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import open_session
+from .common import ALLOW_TRUNCATED_HELP, check_outputs, open_session, out_spec, protect, read_media
 
 
 @app.command("report")
@@ -19,19 +19,29 @@ def report_(
     mix: Optional[Path] = typer.Option(None, "--mix", help="the rendered mix to measure and plot"),
     target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions."""
     from ..deliver.targets import get_target
     from ..report import build_report, report_from_result
 
+    read_media(allow_truncated=allow_truncated)
     tgt = get_target(target) if target else None
+    protect(source, what="the report's source")
+    protect(mix, what="the mix")
+    is_result = False
     if source.suffix.lower() == ".json":
         try:
-            is_result = "decisions" in json.loads(source.read_text(encoding="utf-8"))
+            data = json.loads(source.read_text(encoding="utf-8"))
+            is_result = isinstance(data, dict) and "decisions" in data
         except (OSError, ValueError):
-            is_result = False
-    else:
-        is_result = False
+            data = None
+        if is_result:
+            # what the result names is read too: the mix, the saved session (either way a path may be meant)
+            for key in ("output", "session"):
+                if isinstance(data.get(key), str):
+                    protect(Path(data[key]), source.parent / data[key], what="a file the result names")
+    check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json"))
     if is_result:
         rep = report_from_result(source, mix=mix, **({"target": tgt} if tgt else {}))
     else:

@@ -134,10 +134,12 @@ class AtomicWriter:
         if self._tmp is not None:
             with contextlib.suppress(OSError):
                 written = os.stat(self._tmp).st_size
+        # judged before the partial file is removed (which frees the space again)
+        full = isinstance(exc, Exception) and not isinstance(exc, MediaError) and is_disk_full(exc, self.path.parent)
         self.abort()
         if isinstance(exc, MediaError) or not isinstance(exc, Exception):
             return exc
-        if is_disk_full(exc, self.path.parent):
+        if full:
             return disk_full(self.path, written=written, needed=needed)
         # libsndfile's and FFmpeg's write errors are the output's, not bugs
         if isinstance(exc, OSError) or type(exc).__name__ == "LibsndfileError" or \

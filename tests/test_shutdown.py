@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from mixdown.render.sink import SHUTDOWN_TIMEOUT, BackgroundSink
+from mixdown.render import sink as sinkmod
+from mixdown.render.sink import BackgroundSink
 
 
 def finishes(fn, timeout: float = 5.0) -> bool:
@@ -66,7 +67,7 @@ def test_abort_gives_up_on_a_stuck_consumer_after_the_timeout() -> None:
     sink.abort(timeout=0.3)
     assert time.monotonic() - t0 < 1.0
     stuck.set()
-    assert SHUTDOWN_TIMEOUT <= 10  # the CLI's bound on the same wait
+    assert sinkmod.SHUTDOWN_TIMEOUT <= 10  # the bound of an aborting sink's wait
 
 
 def test_renderer_pool_is_shut_down_when_the_caller_stops(tmp_path) -> None:
@@ -89,3 +90,16 @@ def test_renderer_pool_is_shut_down_when_the_caller_stops(tmp_path) -> None:
     assert r.pool._shutdown and not r._submitted
     assert all(not t.is_alive() for t in r.pool._threads)
     assert all(p.reader is None for ps in r.players.values() for p in ps)
+
+
+def test_a_signal_inside_a_handoff_waits_for_its_end() -> None:
+    from mixdown.interrupts import handoff, interrupt
+
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with handoff():
+            interrupt(KeyboardInterrupt())  # what the CLI's signal handler does
+            steps.append("the queue operation finished")
+    assert steps == ["the queue operation finished"]
+    with pytest.raises(KeyboardInterrupt):
+        interrupt(KeyboardInterrupt())  # outside a hand-off: at once

@@ -46,10 +46,13 @@ def _on_signals() -> dict[int, object]:
 
     _RECEIVED.clear()
 
+    from ..interrupts import interrupt
+
     def handler(signum: int, frame: object) -> None:
         if not _RECEIVED:
             _RECEIVED.append((signum, time.monotonic()))
-            raise Interrupted(signum)
+            interrupt(Interrupted(signum))  # raised now, or when a hand-off between threads ends
+            return
         if time.monotonic() - _RECEIVED[0][1] > FORCE_AFTER_S:
             os._exit(128 + signum)
         # a second signal while unwinding: the clean-up is under way, let it finish

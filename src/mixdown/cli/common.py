@@ -39,10 +39,13 @@ def callback(bar: Any) -> Any:
     """A ``progress(done, total)`` callable that drives ``bar`` (None without a bar)."""
     if bar is None:
         return None
+    from ..interrupts import handoff
+
     task = bar.add_task("render", total=1)
 
     def cb(done: int, total: int) -> None:
-        bar.update(task, total=max(total, 1), completed=done)
+        with handoff():  # the bar's lock is shared with its refresh thread
+            bar.update(task, total=max(total, 1), completed=done)
 
     return cb
 

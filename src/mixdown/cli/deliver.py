@@ -40,6 +40,7 @@ def run_deliverables(session: Any, *, block_size: int = 16384, vad_method: str =
     every output location and the disk space are checked first."""
     from ..deliver.deliverables import render_deliverables
     from ..files.space import check_space
+    from ..interrupts import handoff
     from ..render.graph import check
     from .space import deliver_needs
 
@@ -54,7 +55,8 @@ def run_deliverables(session: Any, *, block_size: int = 16384, vad_method: str =
         task = bar.add_task("deliver", total=1)
 
         def cb(done: int, total: int) -> None:
-            bar.update(task, total=max(total, 1), completed=done)
+            with handoff():  # the bar's lock is shared with its refresh thread
+                bar.update(task, total=max(total, 1), completed=done)
 
         return render_deliverables(session, progress=cb, block_size=block_size, vad_method=vad_method)
 

@@ -341,8 +341,10 @@ def _checked(info: MediaInfo) -> MediaInfo:
         return info
     integrity.handle(damage)  # raises unless the policy allows truncated files
     rate = info.sample_rate
+    # a cut FLAC is decoded by FFmpeg (libsndfile stops at the first broken frame; see open_source)
+    backend = "ffmpeg" if info.container == "FLAC" else info.backend
     return replace(info, frames=damage.available, duration_s=damage.available / rate, frames_exact=True,
-                   promised_frames=damage.promised, damaged=True)
+                   promised_frames=damage.promised, damaged=True, backend=backend)
 
 
 def _probe(p: Path, stream: int | None, exact: bool) -> MediaInfo:

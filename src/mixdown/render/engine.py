@@ -19,6 +19,7 @@ import numpy as np
 
 from ..dsp.automation import db_to_amp
 from ..errors import MediaError
+from ..interrupts import handoff
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
 
@@ -303,15 +304,16 @@ class Renderer:
         if self.pool is not None:
             from concurrent.futures import wait
 
-            for fut in self._submitted:
-                fut.cancel()
-            running = {fut for fut in self._submitted if not fut.done()}
-            if running:
-                wait(running, timeout=SHUTDOWN_TIMEOUT)
-            busy = {name for fut, name in self._submitted.items() if not fut.done()}
-            self.pool.shutdown(wait=not busy, cancel_futures=True)
-            self._pending.clear()
-            self._submitted.clear()
+            with handoff():  # the pool's locks are shared with its threads: no signal halfway
+                for fut in self._submitted:
+                    fut.cancel()
+                running = {fut for fut in self._submitted if not fut.done()}
+                if running:
+                    wait(running, timeout=SHUTDOWN_TIMEOUT)
+                busy = {name for fut, name in self._submitted.items() if not fut.done()}
+                self.pool.shutdown(wait=not busy, cancel_futures=True)
+                self._pending.clear()
+                self._submitted.clear()
         for name, players in self.players.items():
             if name not in busy:
                 for p in players:
@@ -330,10 +332,11 @@ class Renderer:
         n2 = min(self.block_size, end - nxt)
         done = {}
         for name in self.free_tracks:
-            fut = pending.pop(name, None)
+            fut = pending.get(name)
             if fut is None or fut[0] != pos:
                 fut = (pos, self._submit(name, pos, n))
-            done[name] = fut[1].result()
+            done[name] = _result(fut[1])
+            pending.pop(name, None)
             del self._submitted[fut[1]]
             if n2 > 0:
                 pending[name] = (nxt, self._submit(name, nxt, n2))
@@ -341,8 +344,9 @@ class Renderer:
 
     def _submit(self, name: str, pos: int, n: int) -> Future:
         # every future is kept until collected, so that a shutdown waits for the running ones
-        fut = self.pool.submit(self._track, name, pos, n)
-        self._submitted[fut] = name
+        with handoff():
+            fut = self.pool.submit(self._track, name, pos, n)
+            self._submitted[fut] = name
         return fut
 
     def _track(self, name: str, pos: int, n: int, outs: dict[str, np.ndarray] | None = None
@@ -428,6 +432,18 @@ class Renderer:
                 acc += d(sig) if d is not None else sig
             taps[tap] = acc
         return outs[MASTER], taps
+
+
+def _result(fut: Future) -> tuple[np.ndarray, np.ndarray]:
+    """A pool result, waited for in short hand-offs (a signal must not leave the future's lock taken)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    while True:
+        try:
+            with handoff():
+                return fut.result(timeout=0.1)
+        except FutureTimeout:
+            continue
 
 
 def render_array(session: Session | Graph, *, block_size: int = DEFAULT_BLOCK,

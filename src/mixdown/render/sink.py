@@ -11,8 +11,9 @@ Shutting down: on a clean exit :meth:`BackgroundSink.close` lets every queued bl
 be consumed; on an exception (Ctrl-C and the signals the CLI turns into one
 included) :meth:`BackgroundSink.abort` tells the threads to stop after the block in
 hand and waits at most :data:`SHUTDOWN_TIMEOUT` seconds. No wait is unbounded: the
-threads poll their queue, so a wake-up lost to an interrupted ``put`` cannot leave
-one asleep, and the caller polls too.
+threads poll their queue and the caller polls too, and the caller's queue operations
+run inside :func:`mixdown.interrupts.handoff`, so a signal cannot leave a queue's lock
+taken (which left a consumer asleep in ``Queue.get`` and ``close()`` in ``join()``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from ..interrupts import handoff
 
 _DONE = object()
 #: Seconds an aborting sink waits for its threads to finish the block in hand.
@@ -56,7 +59,8 @@ class _Worker:
         """Queue ``item``, waiting while the queue is full (never for a thread that has ended)."""
         while True:
             try:
-                self.queue.put(item, timeout=_POLL)
+                with handoff():  # a signal must not leave the queue's lock taken
+                    self.queue.put(item, timeout=_POLL)
                 return
             except queue.Full:
                 if not self.thread.is_alive():
@@ -119,7 +123,8 @@ class BackgroundSink:
         for w in self._workers:  # let the queued blocks go
             while True:
                 try:
-                    w.queue.get_nowait()
+                    with handoff():
+                        w.queue.get_nowait()
                 except queue.Empty:
                     break
 

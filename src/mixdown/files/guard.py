@@ -128,8 +128,8 @@ def check_output(path: str | os.PathLike[str], protect: Iterable[str | os.PathLi
     local = JobGuard()
     for q in protect:
         local.add(q, "input")
-    for guard in (local, current()):
-        hit = guard.match(target) if guard is not None else None
+    for guard in (local, *_STACK):  # nested jobs: the outer job's inputs are inputs too
+        hit = guard.match(target)
         if hit is not None:
             q, what = hit
             desc = str(q) if what == "input" else f"{what}: {q}"
@@ -209,7 +209,7 @@ def check_outputs(outputs: Iterable[Output | None]) -> list[str]:
         if not out.folder:
             check_output(out.path, what=out.what)
         else:
-            hit = current().match(out.path) if current() is not None else None
+            hit = next((h for h in (g.match(out.path) for g in _STACK) if h is not None), None)
             if hit is not None:
                 raise MediaError(f"{out.what}: refusing to write into an input ({hit[1]}: {hit[0]})", file=out.path)
         key = _resolve(out.path)

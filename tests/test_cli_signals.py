@@ -154,3 +154,20 @@ def test_sigint_at_many_moments_always_exits_fast_and_clean(tmp_path: Path, sour
             assert sf.info(d / "mix.wav").frames == 620 * 48000, i
             continue
         assert left == [], i
+
+
+def test_what_a_killed_run_leaves_is_removed_by_the_next(tmp_path: Path, source: Path) -> None:
+    d = project(tmp_path / "p", source)
+    proc = start(d, *RENDER)
+    wait_for(lambda: writing_mix(d) or proc.poll() is not None)
+    time.sleep(0.2)
+    proc.kill()  # SIGKILL: nothing can clean up
+    proc.communicate()
+    left = left_behind(d, INPUTS)
+    assert len(left) == 1 and ".mix.mixdown-tmp-" in left[0]
+    (d / "short.yaml").write_text("mixdown: 1\nduration: 1\ntracks:\n  - name: A\n    clips: [{source: n.flac}]\n")
+    r = subprocess.run([sys.executable, "-m", "mixdown.cli", "render", "short.yaml", "-o", "other.wav"], cwd=d,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"mixdown: note: removed {left[0]}" in r.stderr and f"(process {proc.pid})" in r.stderr
+    assert left_behind(d, INPUTS | {"short.yaml", "other.wav"}) == []

@@ -103,3 +103,21 @@ def test_a_signal_inside_a_handoff_waits_for_its_end() -> None:
     assert steps == ["the queue operation finished"]
     with pytest.raises(KeyboardInterrupt):
         interrupt(KeyboardInterrupt())  # outside a hand-off: at once
+
+
+def test_signal_handlers_leave_ignored_signals_ignored() -> None:
+    import signal
+
+    from mixdown.cli import _on_signals
+
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # what nohup does
+    try:
+        old = _on_signals()
+        try:
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN)
+        finally:
+            for sig, h in old.items():
+                signal.signal(sig, h)
+    finally:
+        signal.signal(signal.SIGHUP, before)

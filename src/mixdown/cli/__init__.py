@@ -60,7 +60,8 @@ def _on_signals() -> dict[int, object]:
     old: dict[int, object] = {}
     for name in ("SIGINT", "SIGTERM", "SIGHUP"):
         sig = getattr(signal, name, None)
-        if sig is not None:
+        # an ignored signal stays ignored: `nohup mixdown render ...` must survive the hang-up
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
             try:
                 old[sig] = signal.signal(sig, handler)
             except ValueError:  # not the main thread (an embedding app): leave signals alone

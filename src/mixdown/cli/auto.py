@@ -129,9 +129,11 @@ def auto(
         master=MasterParams(max_limiting_db=max_limiting),
         vad_method=vad, cleanup_mode=cleanup,
     )
-    from ..files.temp import scratch_dir
+    from ..files.temp import missing_folders, removed_if_failed, scratch_dir
 
-    with scratch_dir(output.parent if output else Path.cwd(), "auto") as tmp:
+    # a --stems folder this run creates goes again if the run fails or is interrupted
+    with removed_if_failed(missing_folders(stems) if stems else []), \
+            scratch_dir(output.parent if output else Path.cwd(), "auto") as tmp:
         mix_path = Path(tmp) / "mix.wav" if video_out else output
         with progress("mixing", not as_json) as bar:
             res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),

@@ -898,23 +898,22 @@ def _strip_auto(session: Session) -> tuple[Session, list[ProcessorSpec]]:
 
 def _work_dir(items: list[_Item], fallback: Path) -> tuple[Path, list[Path]]:
     """The scratch folder (beside the first output), and the output folders created for the job."""
-    from ..files.temp import make_scratch_dir
+    from ..files.temp import make_scratch_dir, missing_folders
 
     first = items[0].path if items else fallback
     folder = first if items and items[0].kind == "stems" else first.parent
     made: list[Path] = []
     for want in [it.path if it.kind == "stems" else it.path.parent for it in items] + [folder]:
-        missing = [p for p in [want, *want.parents] if not p.exists()]
+        missing = missing_folders(want)
         want.mkdir(parents=True, exist_ok=True)  # every output's folder, before any work
-        made += [p for p in reversed(missing) if p not in made]
+        made += [p for p in missing if p not in made]
     return make_scratch_dir(folder, "deliver"), made
 
 
 def _remove_made(made: list[Path]) -> None:
-    """Remove the folders a failed or interrupted delivery created, if they are still empty."""
-    for p in reversed(made):
-        with contextlib.suppress(OSError):
-            p.rmdir()
+    from ..files.temp import remove_empty_folders
+
+    remove_empty_folders(made)
 
 
 def render_deliverables(

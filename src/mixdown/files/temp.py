@@ -131,3 +131,26 @@ def _size(path: Path) -> int:
                     total += os.lstat(os.path.join(root, f)).st_size
         return total
     return os.lstat(path).st_size
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """The folders of ``path`` (itself included) that do not exist yet, outermost first."""
+    p = Path(path)
+    return [q for q in reversed([p, *p.parents]) if not q.exists()]
+
+
+def remove_empty_folders(folders: list[Path]) -> None:
+    """Remove folders a failed or interrupted job created, innermost first, if still empty."""
+    for p in reversed(folders):
+        with contextlib.suppress(OSError):
+            p.rmdir()
+
+
+@contextlib.contextmanager
+def removed_if_failed(folders: list[Path]) -> Iterator[None]:
+    """On an exception (a signal included), remove ``folders`` again if they are still empty."""
+    try:
+        yield
+    except BaseException:
+        remove_empty_folders(folders)
+        raise

@@ -104,6 +104,7 @@ def test_export_import_report_render_refuse_their_inputs(short: Path) -> None:
     refused(run("render", "s.yaml", "-o", "mix.wav", "--report", "s.yaml", cwd=short), "s.yaml")
     refused(run("render", "cut.xml", "-o", "cut.xml", cwd=short), "cut.xml")
     refused(run("report", "s.yaml", "-o", "s.yaml", cwd=short), "s.yaml")
+    refused(run("report", "s.yaml", "-o", "media/tone.wav", cwd=short), "media/tone.wav")
     refused(run("report", "s.yaml", "-o", "r.html", "--mix", "media/tone.wav", "--json", "media/tone.wav",
                 cwd=short), "media/tone.wav")
     assert digest(short) == before

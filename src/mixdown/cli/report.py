@@ -41,10 +41,11 @@ def report_(
             for key in ("output", "session"):
                 if isinstance(data.get(key), str):
                     protect(Path(data[key]), source.parent / data[key], what="a file the result names")
+    session = None if is_result else open_session(source, media_root=None)  # its media are inputs too
     check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json"))
     if is_result:
         rep = report_from_result(source, mix=mix, **({"target": tgt} if tgt else {}))
     else:
-        rep = build_report(open_session(source, media_root=None), mix=mix, target=tgt)
+        rep = build_report(session, mix=mix, target=tgt)
     rep.write(output, json_path=json_out, protect=[source] + ([mix] if mix else []))
     typer.echo(f"wrote {output}" + (f" and {json_out}" if json_out else ""))

@@ -56,10 +56,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
-from ..files.atomic import atomic_path, publish, reserve as _reserve, unlink as _unlink
+# atomic_path, _reserve, _unlink and DITHER_SEED stay importable from here (encoders, muxer, report, tests)
+from ..files.atomic import atomic_path, publish, reserve as _reserve, unlink as _unlink  # noqa: F401
 from ..files.guard import check_output
 from ..files.space import disk_full, is_disk_full
-from .quantise import DITHER_SEED, Quantiser
+from .quantise import DITHER_SEED, Quantiser  # noqa: F401
 
 #: format name -> (libsndfile major format, subtype, bits or None for float)
 FORMATS: dict[str, tuple[str, str, int | None]] = {

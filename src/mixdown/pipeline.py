@@ -19,7 +19,6 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -296,16 +295,35 @@ def run(job: Job, *, progress: Progress | None = None) -> JobResult:
         For bad input (a session, media, option or target), before any output is written
         where it can be known up front.
     """
+    from .files.guard import job_guard
+
     t0 = time.perf_counter()
     session = load(job)
-    if job.mode == "auto":
-        result = _run_auto(job, session, progress)
-    elif job.mode in ("render", "deliver"):
-        result = _run_render(job, session, progress)
-    else:
-        raise SessionError(f"unknown job mode {job.mode!r} (auto, render or deliver)")
+    with job_guard() as guard:  # no output over an input of this job (see mixdown.files.guard)
+        guard.add_session(session)
+        guard.add(job.session, "the session file")
+        guard.add(job.video, "the video")
+        notes = _check_outputs(job)
+        if job.mode == "auto":
+            result = _run_auto(job, session, progress)
+        elif job.mode in ("render", "deliver"):
+            result = _run_render(job, session, progress)
+        else:
+            raise SessionError(f"unknown job mode {job.mode!r} (auto, render or deliver)")
+    result.problems += [Problem("warning", n) for n in notes]
     result.timings["total"] = time.perf_counter() - t0
     return result
+
+
+def _check_outputs(job: Job) -> list[str]:
+    """Every output location writable and no input, before any work; notes on removed leftovers."""
+    from .files.guard import Output, check_outputs
+
+    def out(path: str | None, what: str, **kw: bool) -> Output | None:
+        return None if path is None else Output(Path(path), what, **kw)
+
+    return check_outputs([out(job.output, "output"), out(job.report, "report"),
+                          out(job.save_session, "save_session"), out(job.stems, "stems", folder=True, create=True)])
 
 
 def _target(job: Job) -> Any:
@@ -336,8 +354,10 @@ def _run_auto(job: Job, session: Any, progress: Progress | None) -> JobResult:
     fmt = job.format or (None if output is None or video_out else
                          ("flac" if output.suffix.lower() == ".flac" else "wav24"))
     result = JobResult(job=job, target=tgt.to_json())
+    from .files.temp import scratch_dir
+
     where = output.parent if output is not None else Path.cwd()
-    with tempfile.TemporaryDirectory(prefix=".mixdown-", dir=where) as tmp:
+    with scratch_dir(where, "auto") as tmp:
         mix_path = Path(tmp) / "mix.wav" if video_out else output
         res = run_auto(session, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
                        stems_dir=Path(job.stems) if job.stems else None, progress=progress)
@@ -411,11 +431,15 @@ def _run_render(job: Job, session: Any, progress: Progress | None) -> JobResult:
     meter = LoudnessMeter(graph.sample_rate, graph.channels, layout=session.layout)
     t0 = time.perf_counter()
     with AudioWriter(out, sample_rate=graph.sample_rate, channels=graph.channels, format=fmt,
-                     protect=protect) as writer:
-        with BackgroundSink(writer.write, meter.process) as sink:
+                     protect=protect, frames=graph.length) as writer:
+        written = writer.mirror()  # measured as the file holds it (quantised, clipped)
+        with BackgroundSink(writer.write, lambda b: meter.process(written.written(b))) as sink:
             for _, block, _ in Renderer(graph, block_size=job.block_size).blocks(progress=progress):
                 sink.put(block)
     result.timings["render"] = time.perf_counter() - t0
+    if written.clipped:
+        result.problems.append(Problem("clipping", f"{written.clipped} samples clipped at full scale in {fmt}",
+                                       where=str(out)))
     measured = {"file": str(out)}
     measured.update(meter.result().to_json())
     result.outputs.append(OutputResult("mix", str(out.resolve()), fmt, measured, None, None, [str(out)]))

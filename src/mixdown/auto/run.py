@@ -8,7 +8,6 @@ target was met.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,14 +261,17 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
     speech = analysis.all_speech
     out_dir = (output.parent if output is not None else Path.cwd()).resolve()
     protect = set(graph2.source_paths) | ({Path(s.file)} if s.file else set())
-    with tempfile.TemporaryDirectory(prefix=".mixdown-", dir=out_dir) as tmpdir:
+    from ..files.temp import scratch_dir
+
+    with scratch_dir(out_dir, "premaster") as tmpdir:
         level = LevelMeter(graph2.sample_rate, graph2.channels, layout=s.layout)
         stem_writers: dict[str, AudioWriter] = {}
         if stems_dir is not None:
             stems_dir.mkdir(parents=True, exist_ok=True)
             for role in taps:
                 stem_writers[role] = AudioWriter(stems_dir / f"{role}.wav", sample_rate=graph2.sample_rate,
-                                                 channels=graph2.channels, format="wav24", protect=protect)
+                                                 channels=graph2.channels, format="wav24", protect=protect,
+                                                 frames=length)
         pre = ScratchAudio(Path(tmpdir) / "premaster.f32", graph2.channels)
         try:
 
@@ -324,7 +326,7 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
             writer = None
             if output is not None:
                 writer = AudioWriter(output, sample_rate=graph3.sample_rate, channels=graph3.channels,
-                                     format=format, protect=protect)
+                                     format=format, protect=protect, frames=graph3.length)
             try:
                 with BackgroundSink(meter.process, *([writer.write] if writer is not None else [])) as sink:
                     for _, block, _ in renderer.blocks(progress=progress):

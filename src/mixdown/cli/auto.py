@@ -10,6 +10,7 @@ import typer
 
 from .app import app
 from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, open_session, progress
+from .common import ALLOW_TRUNCATED_HELP, check_outputs, out_spec, protect, read_media
 
 ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
 
@@ -87,6 +88,7 @@ def auto(
     cleanup: str = typer.Option("screen", "--cleanup", help="screen (measure noisy dialogue only) | full | off"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     sample_rate: int = typer.Option(48000, "--sample-rate", help="session rate when building from files, Hz"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
     from ..auto.balance import BalanceParams
@@ -98,6 +100,7 @@ def auto(
     from ..deliver.targets import get_target
     from ..session import save_session as write_session
 
+    read_media(allow_truncated=allow_truncated)
     tgt = get_target(target, lufs=lufs, true_peak=true_peak)
     if output is None and stems is None and save_session is None:
         fail("nothing to write: give -o OUT (and/or --stems DIR, --save-session S.yaml)")
@@ -134,6 +137,8 @@ def auto(
         if not dlg and video is not None:
             dlg = [str(video)]
         s = session_from_files(dialogue=dlg, music=music, sfx=sfx, ambience=ambience, sample_rate=sample_rate)
+    _check_job(s, video=video, output=output, fmt=fmt, video_out=video_out, stems=stems, save_session=save_session,
+               report=report)
     opts = AutoOptions(
         target=tgt,
         duck=DuckParams(depth_db=duck_depth, under_lu=duck_under, attack_s=attack, release_s=release,
@@ -145,9 +150,11 @@ def auto(
         master=MasterParams(max_limiting_db=max_limiting),
         vad_method=vad, cleanup_mode=cleanup,
     )
-    import tempfile
+    from ..files.temp import missing_folders, removed_if_failed, scratch_dir
 
-    with tempfile.TemporaryDirectory(prefix=".mixdown-", dir=(output.parent if output else Path.cwd())) as tmp:
+    # a --stems folder this run creates goes again if the run fails or is interrupted
+    with removed_if_failed(missing_folders(stems) if stems else []), \
+            scratch_dir(output.parent if output else Path.cwd(), "auto") as tmp:
         mix_path = Path(tmp) / "mix.wav" if video_out else output
         with progress("mixing", not as_json) as bar:
             res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
@@ -187,3 +194,26 @@ def auto(
         typer.echo(f"mixdown: warning: {p}", err=True)
     if not res.compliant:
         raise typer.Exit(3)
+
+
+def _check_job(s: object, *, video: Optional[Path], output: Optional[Path], fmt: Optional[str], video_out: bool,
+               stems: Optional[Path], save_session: Optional[Path], report: Optional[Path]) -> None:
+    """Before any work: every input protected, every output location writable, the disk big enough."""
+    from ..files.guard import current
+    from ..files.space import check_space
+    from ..render.graph import check, stem_taps
+    from .space import auto_needs
+
+    guard = current()
+    if guard is not None:
+        guard.add_session(s)
+    protect(video, what="the video")
+    stem_files = [out_spec(stems / f"{r}.wav", "--stems", create=True) for r in STEM_ROLES] if stems else []
+    check_outputs(out_spec(output, "-o"), out_spec(stems, "--stems", folder=True, create=True), *stem_files,
+                  out_spec(save_session, "--save-session"), out_spec(report, "--report"))
+    graph = check(s)
+    check_space(auto_needs(graph, output=output, fmt=fmt, stems=stems, video_out=video_out, video=video,
+                           roles=len(stem_taps(graph)) if stems is not None else 0))
+
+
+STEM_ROLES = ("dialogue", "music", "sfx", "ambience", "other")

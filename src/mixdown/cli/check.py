@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from .app import app
-from .common import echo_error, note_assumed_layout
+from .common import ALLOW_TRUNCATED_HELP, echo_error, note_assumed_layout, read_media
 
 
 @app.command("check")
@@ -23,6 +23,7 @@ def check_command(
     max_silence: float = typer.Option(5.0, "--max-silence", help="longest silence at head or tail, s (negative: not checked)"),
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Check files against a delivery spec: loudness, true peak, LRA; and QC: clipping, DC, phase, mono fold-down, dropouts, silence.
 
@@ -36,6 +37,7 @@ def check_command(
     if vad not in ("silero", "energy"):
         echo_error("--vad must be silero or energy")
         raise typer.Exit(2)
+    read_media(allow_truncated=allow_truncated)
     try:
         tgt = get_target(target, lufs=lufs, true_peak=true_peak, tolerance=tolerance)
     except MixdownError as exc:
@@ -43,6 +45,7 @@ def check_command(
         raise typer.Exit(exc.exit_code) from None
     results: list[dict[str, Any]] = []
     unreadable = failed = False
+    fails: list[str] = []
     for f in files:
         try:
             res = check_file(f, tgt, stream=stream, vad_method=vad,
@@ -54,10 +57,14 @@ def check_command(
                 echo_error(str(exc))
             continue
         note_assumed_layout(str(f), res.measurement.layout, res.measurement.layout_assumed)
-        failed |= not res.passed
+        if not res.passed:
+            failed = True
+            fails.append(f"{f} ({', '.join(r.name for r in res.failures)})")
         results.append(res.to_json())
         if not as_json:
             typer.echo(format_result(res))
     if as_json:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
+    if fails:
+        echo_error(f"{len(fails)} of {len(files)} file(s) fail {tgt.name}: {'; '.join(fails)}")
     raise typer.Exit(2 if unreadable else 3 if failed else 0)

@@ -39,10 +39,13 @@ def callback(bar: Any) -> Any:
     """A ``progress(done, total)`` callable that drives ``bar`` (None without a bar)."""
     if bar is None:
         return None
+    from ..interrupts import handoff
+
     task = bar.add_task("render", total=1)
 
     def cb(done: int, total: int) -> None:
-        bar.update(task, total=max(total, 1), completed=done)
+        with handoff():  # the bar's lock is shared with its refresh thread
+            bar.update(task, total=max(total, 1), completed=done)
 
     return cb
 
@@ -92,10 +95,19 @@ def note_assumed_layout(file: str, layout: str | None, assumed: bool) -> None:
 
 
 def open_session(path: Path, *, media_root: Optional[Path]) -> Any:
-    """A session file, or an editor timeline imported on the fly (its import notes on stderr)."""
+    """A session file, or an editor timeline imported on the fly (its import notes on stderr).
+
+    The file and every clip's media become inputs of the job: no output may replace them.
+    """
+    from ..files.guard import current
     from ..interchange import open_session as _open
 
+    guard = current()
+    if guard is not None:
+        guard.add(path, "the session file" if path.suffix.lower() in (".yaml", ".yml", ".json") else "the timeline")
     s, report = _open(path, media_root=media_root)
+    if guard is not None:
+        guard.add_session(s)
     if report is not None:
         for item in report.items:
             if item.severity in ("dropped", "approximated", "warning"):
@@ -107,3 +119,49 @@ def open_session(path: Path, *, media_root: Optional[Path]) -> Any:
 def echo_error(message: str) -> None:
     """``mixdown: error: message`` on stderr, without exiting."""
     typer.echo(f"mixdown: error: {message}", err=True)
+
+
+#: ``--allow-truncated``, the same on every command that reads media.
+ALLOW_TRUNCATED_HELP = "read media cut short (or whose header promises more than it holds) as far as it goes, with a warning"
+
+
+def read_media(*, allow_truncated: bool) -> None:
+    """How this command reads damaged media: refuse a truncated file (exit 2), or with
+    ``--allow-truncated`` read what is there; warnings and notes go to stderr, once per file."""
+    from ..media import integrity
+
+    p = integrity.policy()
+    p.allow_truncated = bool(allow_truncated)
+    p.notify = lambda level, message: typer.echo(f"mixdown: {level}: {message}", err=True)
+
+
+def protect(*paths: Optional[Path], what: str = "an input") -> None:
+    """Make files inputs of the job (no output may replace them)."""
+    from ..files.guard import register
+
+    register(*paths, what=what)
+
+
+def check_outputs(*outputs: Any) -> None:
+    """Check every output location before any work (see :func:`mixdown.files.guard.check_outputs`);
+    notes on removed leftovers of dead runs go to stderr."""
+    from ..files.guard import check_outputs as _check
+
+    for note in _check(outputs):
+        typer.echo(f"mixdown: note: {note}", err=True)
+
+
+def out_spec(path: Optional[Path], what: str, **kw: bool) -> Any:
+    """An :class:`~mixdown.files.guard.Output` for :func:`check_outputs` (None stays None)."""
+    from ..files.guard import Output
+
+    return None if path is None else Output(Path(path), what, **kw)
+
+
+def check_block_size(block_size: int) -> None:
+    """``--block-size`` within :data:`~mixdown.render.engine.MIN_BLOCK` .. ``MAX_BLOCK`` (exit 2 otherwise)."""
+    from ..render.engine import MAX_BLOCK, MIN_BLOCK
+
+    if not MIN_BLOCK <= block_size <= MAX_BLOCK:
+        fail(f"--block-size {block_size}: give {MIN_BLOCK} to {MAX_BLOCK} frames (the output does not depend on it; "
+             "smaller blocks only make the render slower)")

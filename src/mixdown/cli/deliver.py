@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from .app import app
-from .common import echo_error
+from .common import ALLOW_TRUNCATED_HELP, check_block_size, check_outputs, open_session, out_spec, read_media
 
 
 @app.command("deliver")
@@ -19,18 +19,16 @@ def deliver_command(
     block_size: int = typer.Option(16384, "--block-size", help="frames per block (memory, not output, depends on it)"),
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Render a session once and write every deliverable it lists (mix files, stems, M&E, video).
 
     Exit 0 when every deliverable meets its target, 3 when one misses it (the files
     are written and the report says why), 2 for a bad session or unreadable media.
     """
-    from ..session import load_session
-
-    if block_size < 1:
-        echo_error("--block-size must be a positive number of frames")
-        raise typer.Exit(2)
-    s = load_session(session)
+    check_block_size(block_size)
+    read_media(allow_truncated=allow_truncated)
+    s = open_session(session, media_root=None)
     report = run_deliverables(s, block_size=block_size, vad_method=vad, show_progress=not as_json)
     print_report(report, as_json=as_json)
     raise typer.Exit(0 if report.compliant else 3)
@@ -38,8 +36,17 @@ def deliver_command(
 
 def run_deliverables(session: Any, *, block_size: int = 16384, vad_method: str = "silero",
                      show_progress: bool = True) -> Any:
-    """``render_deliverables`` with a progress bar on a terminal (for ``render``/``deliver``)."""
+    """``render_deliverables`` with a progress bar on a terminal (for ``render``/``deliver``);
+    every output location and the disk space are checked first."""
     from ..deliver.deliverables import render_deliverables
+    from ..files.space import check_space
+    from ..interrupts import handoff
+    from ..render.graph import check
+    from .space import deliver_needs
+
+    check_outputs(*(out_spec(session.resolve(d.path), f"deliverables[{i}].path", folder=d.kind == "stems",
+                             create=True) for i, d in enumerate(session.deliverables)))
+    check_space(deliver_needs(session, check(session)))
 
     bar_ctx = _progress_bar(show_progress)
     with bar_ctx as bar:
@@ -48,7 +55,8 @@ def run_deliverables(session: Any, *, block_size: int = 16384, vad_method: str =
         task = bar.add_task("deliver", total=1)
 
         def cb(done: int, total: int) -> None:
-            bar.update(task, total=max(total, 1), completed=done)
+            with handoff():  # the bar's lock is shared with its refresh thread
+                bar.update(task, total=max(total, 1), completed=done)
 
         return render_deliverables(session, progress=cb, block_size=block_size, vad_method=vad_method)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import measure_keys, note_assumed_layout, num, print_table
+from .common import ALLOW_TRUNCATED_HELP, echo_error, measure_keys, note_assumed_layout, num, print_table, read_media
 
 _COLUMNS = ["file", "duration s", "integrated LUFS", "LRA LU", "true peak dBTP", "sample peak dBFS",
             "M max LUFS", "S max LUFS"]
@@ -18,24 +18,37 @@ _COLUMNS = ["file", "duration s", "integrated LUFS", "LRA LU", "true peak dBTP",
 def measure(
     files: list[Path] = typer.Argument(..., help="audio or video files (anything FFmpeg reads)"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Measure loudness (BS.1770 / EBU R128): integrated, range, true peak, maxima.
-
     A table on a terminal, tab-separated values when piped; a file that names no
     channel layout is measured with its channel count's default (8 channels: 7.1),
-    said on stderr (and as ``layout``/``layout_assumed`` in the JSON).
+    said on stderr (and as ``layout``/``layout_assumed`` in the JSON). Every file is
+    reported; a file that cannot be read gets its error (on stderr, and as ``error``
+    in the JSON) and the command exits 2 after the others are measured.
     """
     from ..analysis.measure import measure_file
+    from ..errors import MixdownError
 
+    read_media(allow_truncated=allow_truncated)
     results = []
+    failed = False
     for f in files:
-        res = measure_file(f)
+        try:
+            res = measure_file(f)
+        except MixdownError as exc:
+            failed = True
+            echo_error(str(exc))
+            results.append({"file": str(f), "error": str(exc)})
+            continue
         note_assumed_layout(str(f), res.layout, res.layout_assumed)
         results.append(measure_keys(str(f), res))
     if as_json:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
-        return
-    rows = [[r["file"], num(r["duration_s"], "{:.2f}"), num(r["integrated_lufs"]), num(r["loudness_range_lu"]),
+        raise typer.Exit(2 if failed else 0)
+    rows = [[r["file"], "unreadable", *["—"] * 6] if "error" in r else
+            [r["file"], num(r["duration_s"], "{:.2f}"), num(r["integrated_lufs"]), num(r["loudness_range_lu"]),
              num(r["true_peak_dbtp"]), num(r["sample_peak_dbfs"]), num(r["momentary_max_lufs"]),
              num(r["short_term_max_lufs"])] for r in results]
     print_table("Loudness (EBU R128 / ITU-R BS.1770)", _COLUMNS, rows, right=tuple(_COLUMNS[1:]))
+    raise typer.Exit(2 if failed else 0)

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from .app import app
-from .common import callback, fail, measure_keys, num, open_session, progress
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    callback,
+    check_block_size,
+    check_outputs,
+    fail,
+    measure_keys,
+    num,
+    open_session,
+    out_spec,
+    progress,
+    read_media,
+)
 
 
 @app.command()
@@ -23,15 +36,16 @@ def render(
     block_size: int = typer.Option(65536, "--block-size", help="frames per block (memory, not output, depends on it)"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Render a session's master to an audio file (the format follows the suffix: .wav .flac .mp3 .m4a .ogg .opus)."""
     from ..deliver.formats import SUFFIXES, resolve_format
     from .deliver import print_report, run_deliverables
 
-    if block_size < 1:
-        fail("--block-size must be a positive number of frames")
+    check_block_size(block_size)
     if format is not None and format not in SUFFIXES:
         fail(f"--format {format!r} is not one of {', '.join(SUFFIXES)}")
+    read_media(allow_truncated=allow_truncated)
     s = open_session(session, media_root=None)
     if output is None and s.deliverables:
         if format is not None:
@@ -47,6 +61,7 @@ def render(
                    "deliverable(s) are not written (`mixdown render` without -o, or `mixdown deliver`, writes them)",
                    err=True)
     out = output or session.with_suffix(SUFFIXES[format][0] if format else ".wav")
+    check_outputs(out_spec(out, "-o" if output is not None else "the mix"), out_spec(report, "--report"))
     fmt = resolve_format(out, format)
     summary = _render_master(s, session, out, fmt, block_size=block_size, report=report, show_progress=not as_json)
     if as_json:
@@ -57,6 +72,12 @@ def render(
             f"wrote {out} ({summary['duration_s']:.2f} s, {summary['sample_rate']} Hz, {summary['channels']} ch, {fmt}) "
             f"in {summary['render_seconds']:.2f} s; integrated {num(m['integrated_lufs'])} LUFS, "
             f"true peak {num(m['true_peak_dbtp'])} dBTP" + (f"; report {report}" if report is not None else ""))
+    if summary["clipped_samples"]:
+        total = round(summary["duration_s"] * summary["sample_rate"]) * summary["channels"]
+        typer.echo(f"mixdown: warning: {out}: {summary['clipped_samples']} of {total} samples clipped at full scale "
+                   f"in {fmt} ({100 * summary['clipped_samples'] / max(total, 1):.3g} %); the figures above are the "
+                   "file's as written. Lower the master (or add a limiter), or write wav32f to keep the peaks",
+                   err=True)
 
 
 def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: int, report: Path | None,
@@ -64,11 +85,15 @@ def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: in
     """One render to ``out``; with ``report``, the report's probes ride on the same pass."""
     from ..analysis.loudness import LoudnessMeter
     from ..deliver.encode import open_encoder
+    from ..media.write import FORMATS as PCM_FORMATS
+    from ..files.space import check_space
     from ..render.engine import Renderer
     from ..render.graph import check
     from ..render.sink import BackgroundSink
+    from .space import render_needs
 
     graph = check(s)
+    check_space(render_needs(out, fmt, graph))
     protect = set(graph.source_paths) | {session.resolve()}
     meter = LoudnessMeter(graph.sample_rate, graph.channels, layout=s.layout)
     probes = None
@@ -80,14 +105,21 @@ def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: in
     with progress("rendering" + (" + report" if probes else ""), show_progress) as bar:
         cb = callback(bar)
         with open_encoder(out, format=fmt, sample_rate=graph.sample_rate, channels=graph.channels,
-                          protect=protect) as writer:
-            consumers = [lambda b, _t: writer.write(b), lambda b, _t: meter.process(b)]
+                          protect=protect, frames=graph.length) as writer:
+            # PCM is measured as written (quantised), so the summary is the file's, clipping included
+            written = writer.mirror() if fmt in PCM_FORMATS else None
+
+            def as_written(b: Any) -> Any:
+                return written.written(b) if written is not None else b
+
+            consumers = [lambda b, _t: writer.write(b), lambda b, _t: meter.process(as_written(b))]
             if probes is not None:
                 consumers += [lambda b, _t: probes.consume_master(b), lambda _b, t: probes.consume_taps(t)]
             with BackgroundSink(*consumers) as sink:
                 renderer = Renderer(graph, block_size=block_size, taps=probes.taps if probes else None)
-                for _, block, taps in renderer.blocks(progress=cb):
-                    sink.put(block, taps)
+                with closing(renderer.blocks(progress=cb)) as blocks:
+                    for _, block, taps in blocks:
+                        sink.put(block, taps)
     elapsed = time.perf_counter() - t0
     res = meter.result()
     summary = {
@@ -99,6 +131,7 @@ def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: in
         "render_seconds": round(elapsed, 3),
         "realtime_factor": round(graph.length / graph.sample_rate / elapsed, 1) if elapsed > 0 else None,
         "measured": measure_keys(str(out), res),
+        "clipped_samples": written.clipped if written is not None else 0,
     }
     if probes is not None:
         from ..report import build_report

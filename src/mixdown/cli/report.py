@@ -9,7 +9,17 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import callback, fail, open_session, progress
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    callback,
+    check_outputs,
+    fail,
+    open_session,
+    out_spec,
+    progress,
+    protect,
+    read_media,
+)
 
 _SESSION_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -21,6 +31,7 @@ def report_(
     mix: Optional[Path] = typer.Option(None, "--mix", help="the rendered mix to measure and plot"),
     target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
+    allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
 
@@ -37,7 +48,10 @@ def report_(
         fail(f"{source}: a report is made from a session (.yaml .yml .json), an editor timeline "
              f"(.xml .fcpxml .edl .otio) or `mixdown auto --json`'s result (.json), not a {suffix or 'suffix-less'} "
              "file; for a mix file give its session and --mix FILE")
+    read_media(allow_truncated=allow_truncated)
     tgt = get_target(target) if target else None
+    protect(source, what="the report's source")
+    protect(mix, what="the mix")
     is_result = False
     if suffix == ".json":
         try:
@@ -45,10 +59,17 @@ def report_(
         except (OSError, ValueError):
             data = None  # the session loader says what is wrong with it
         is_result = isinstance(data, dict) and "decisions" in data
+        if is_result:
+            # what the result names is read too: the mix, the saved session (either way a path may be meant)
+            for key in ("output", "session"):
+                if isinstance(data.get(key), str):
+                    protect(Path(data[key]), source.parent / data[key], what="a file the result names")
+    session = None if is_result else open_session(source, media_root=None)  # its media are inputs too
+    check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json"))
     with progress("report", True) as bar:
         if is_result:
             rep = report_from_result(source, mix=mix, progress=callback(bar), **({"target": tgt} if tgt else {}))
         else:
-            rep = build_report(open_session(source, media_root=None), mix=mix, target=tgt, progress=callback(bar))
+            rep = build_report(session, mix=mix, target=tgt, progress=callback(bar))
     rep.write(output, json_path=json_out, protect=[source] + ([mix] if mix else []))
     typer.echo(f"wrote {output}" + (f" and {json_out}" if json_out else ""))

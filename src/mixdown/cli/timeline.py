@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import fail, open_session
+from .common import check_outputs, fail, open_session, out_spec, protect
 
 
 @app.command("import")
@@ -35,8 +35,14 @@ def import_(
         roles[track] = r
     if output.suffix.lower() not in (".yaml", ".yml", ".json"):
         fail(f"-o {output}: a session is written as .yaml or .json")
+    protect(timeline, what="the timeline")
+    check_outputs(out_spec(output, "-o"))
     session, report = import_timeline(timeline, media_root=media_root, roles=roles or None, sample_rate=sample_rate,
                                       frame_rate=frame_rate, sequence=sequence)
+    from ..files.guard import current
+
+    if current() is not None:
+        current().add_session(session)
     save_session(session, output)
     if as_json:
         typer.echo(json.dumps({"session": str(output), "report": report.to_dict()}, indent=2))
@@ -54,6 +60,8 @@ def export_(
     from ..interchange import export_timeline
 
     s = open_session(session, media_root=None)
+    check_outputs(out_spec(output, "-o", folder=output.suffix.lower() == ".fcpxmld",
+                           create=output.suffix.lower() == ".fcpxmld"))
     for note in export_timeline(s, output):
         typer.echo(f"note: {note}")
     typer.echo(f"wrote {output}")

@@ -236,15 +236,17 @@ class BwfWriter(AtomicWriter):
 
             layout = {1: "mono", 2: "stereo", 6: "5.1"}.get(self.channels)
             self._meter = LoudnessMeter(self.sample_rate, self.channels, layout=layout)
+        from ..media.quantise import Quantiser
+
+        self._quant = Quantiser(24)
         check_not_protected(self.path, protect)
         self._tmp: Path | None = _reserve(self.path)
         self._done = False
         try:
             self._fh: Any = open(self._tmp, "r+b")
             self._write_header()
-        except OSError as exc:
-            self.abort()
-            raise MediaError(f"cannot write BWF ({exc.strerror})", file=self.path) from exc
+        except BaseException as exc:
+            raise self._fail(exc) from None
 
     def _fmt(self) -> bytes:
         ch, sr = self.channels, self.sample_rate
@@ -274,17 +276,14 @@ class BwfWriter(AtomicWriter):
         n = block.shape[1]
         if n == 0:
             return
-        if self._meter is not None:
-            self._meter.process(block.astype(np.float32, copy=False))
-        q = np.ascontiguousarray(block.T, dtype=np.float64) * 8388608.0
-        np.rint(q, out=q)
-        np.clip(q, -8388608, 8388607, out=q)
+        q = self._quant.ints(block)
+        if self._meter is not None:  # the loudness of what the file holds (quantised, clipped)
+            self._meter.process(np.ascontiguousarray((q.astype(np.float32) * np.float32(1 / 8388608)).T))
         raw = q.astype("<i4").view(np.uint8).reshape(-1, 4)[:, :3]
         try:
             self._fh.write(raw.tobytes())
-        except BaseException:
-            self.abort()
-            raise
+        except BaseException as exc:
+            raise self._fail(exc, needed=None) from None
         self.frames_written += n
 
     def commit(self, loudness: Any = None, *, description: str | None = None) -> Path:
@@ -334,9 +333,8 @@ class BwfWriter(AtomicWriter):
                 fh.seek(self._data_header_at + 4)
                 fh.write(struct.pack("<I", 0xFFFFFFFF))
             fh.close()
-        except BaseException:
-            self.abort()
-            raise
+        except BaseException as exc:
+            raise self._fail(exc) from None
         return self._publish()
 
     @property

@@ -66,7 +66,6 @@ from __future__ import annotations
 import contextlib
 import math
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -636,7 +635,7 @@ class _Job:
         meta = {k: v for k, v in (("title", it.d.title), ("language", it.d.language)) if v}
         enc = open_encoder(it.path, format=it.fmt, sample_rate=self.sr, channels=it.channels, bitrate=it.d.bitrate,
                            protect=self.protect, metadata=meta, bext_description=it.d.title or self.description,
-                           time_reference=self.time_reference, measure_bwf=False)
+                           time_reference=self.time_reference, measure_bwf=False, frames=self.length)
         it.report.sample_rate = encode_rate(it.fmt, self.sr) if it.lossy else self.sr
         return enc
 
@@ -815,7 +814,8 @@ class _Job:
         for name, roles, path in targets:
             self.progress.plan(1)
             enc = open_encoder(path, format=it.fmt, sample_rate=self.sr, channels=it.channels, bitrate=it.d.bitrate,
-                               protect=self.protect, bext_description=f"{name} stem", time_reference=self.time_reference)
+                               protect=self.protect, bext_description=f"{name} stem", time_reference=self.time_reference,
+                               frames=self.length)
             readers = [self.stems[r].reader() for r in roles if r in self.stems]
             peak = 0.0
             try:
@@ -896,11 +896,24 @@ def _strip_auto(session: Session) -> tuple[Session, list[ProcessorSpec]]:
     return s, auto
 
 
-def _work_dir(items: list[_Item], fallback: Path) -> Path:
+def _work_dir(items: list[_Item], fallback: Path) -> tuple[Path, list[Path]]:
+    """The scratch folder (beside the first output), and the output folders created for the job."""
+    from ..files.temp import make_scratch_dir, missing_folders
+
     first = items[0].path if items else fallback
     folder = first if items and items[0].kind == "stems" else first.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".mixdown-deliver-", dir=folder))
+    made: list[Path] = []
+    for want in [it.path if it.kind == "stems" else it.path.parent for it in items] + [folder]:
+        missing = missing_folders(want)
+        want.mkdir(parents=True, exist_ok=True)  # every output's folder, before any work
+        made += [p for p in missing if p not in made]
+    return make_scratch_dir(folder, "deliver"), made
+
+
+def _remove_made(made: list[Path]) -> None:
+    from ..files.temp import remove_empty_folders
+
+    remove_empty_folders(made)
 
 
 def render_deliverables(
@@ -984,7 +997,7 @@ def render_deliverables(
     if length <= 0:
         raise SessionError("the session is empty: nothing to deliver")
     t0 = time.perf_counter()
-    work = _work_dir(items, session.base_dir)
+    work, made = _work_dir(items, session.base_dir)
     tb = session.timebase
     job = _Job(sample_rate=sr, channels=ch, layout=session.layout, items=items, work_dir=work, protect=protect,
                block_size=block_size, progress=progress, master=mp, vad_method=vad_method, session=session,
@@ -997,6 +1010,11 @@ def render_deliverables(
         _premaster_from_graph(job, graph, Renderer)
         job.timing["render"] = time.perf_counter() - t0
         job.run_outputs()
+    except BaseException:
+        job.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+        _remove_made(made)
+        raise
     finally:
         job.cleanup()
         shutil.rmtree(work, ignore_errors=True)
@@ -1128,7 +1146,7 @@ def deliver_file(
     for it in items:
         check_not_protected(it.path, prot)
     t0 = time.perf_counter()
-    work = _work_dir(items, base)
+    work, made = _work_dir(items, base)
     job = _Job(sample_rate=info.sample_rate, channels=info.channels, layout=_layout(info.channels), items=items,
                work_dir=work, protect=prot, block_size=block_size, progress=progress, master=master or MasterParams(),
                vad_method=vad_method, session=None, description=mix.stem)
@@ -1159,6 +1177,11 @@ def deliver_file(
             job.pre[c] = (meter.result().integrated_lufs, meter.integrated_over(job.speech) if job.speech else None)
         job.timing["read"] = time.perf_counter() - t0
         job.run_outputs()
+    except BaseException:
+        job.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+        _remove_made(made)
+        raise
     finally:
         job.cleanup()
         shutil.rmtree(work, ignore_errors=True)

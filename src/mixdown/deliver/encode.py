@@ -238,9 +238,8 @@ class LossyWriter(AtomicWriter):
         block = self._accept(block, np.float32)
         try:
             self._enc.encode(block)
-        except BaseException:
-            self.abort()
-            raise
+        except BaseException as exc:
+            raise self._fail(exc) from None
         self.frames_written += block.shape[1]
 
     def commit(self) -> Path:
@@ -252,12 +251,11 @@ class LossyWriter(AtomicWriter):
         try:
             self._enc.flush()
             self._out.close()
-        except av.error.FFmpegError as exc:
-            self.abort()
-            raise MediaError(f"{self.format} encoding failed ({exc})", file=self.path) from exc
-        except BaseException:
-            self.abort()
-            raise
+        except BaseException as exc:
+            err = self._fail(exc)
+            if err is exc and isinstance(exc, av.error.FFmpegError):
+                err = MediaError(f"{self.format} encoding failed ({exc})", file=self.path)
+            raise err from None
         return self._publish()
 
     def _close_handle(self) -> None:
@@ -279,6 +277,7 @@ def open_encoder(
     bext_description: str = "",
     time_reference: int = 0,
     measure_bwf: bool = True,
+    frames: int | None = None,
 ) -> Any:
     """A streaming writer for any delivery format (see the module docstring).
 
@@ -298,6 +297,9 @@ def open_encoder(
         Lossy containers' tags.
     bext_description, time_reference, measure_bwf
         BWF only: see :class:`~mixdown.deliver.bwf.BwfWriter`.
+    frames : int, optional
+        Frames that will be written, when known (a WAV past 4 GiB is then written as
+        RF64; see :class:`~mixdown.media.write.AudioWriter`).
 
     Returns
     -------
@@ -315,7 +317,7 @@ def open_encoder(
     if is_lossy(fmt):
         return LossyWriter(path, format=fmt, sample_rate=sample_rate, channels=channels, bitrate=bitrate,
                            protect=protect, metadata=metadata)
-    return AudioWriter(path, sample_rate=sample_rate, channels=channels, format=fmt, protect=protect)
+    return AudioWriter(path, sample_rate=sample_rate, channels=channels, format=fmt, protect=protect, frames=frames)
 
 
 def encode_array(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: int, *, format: str | None = None,
@@ -325,7 +327,7 @@ def encode_array(path: str | os.PathLike[str], audio: np.ndarray, sample_rate: i
     if audio.ndim == 1:
         audio = audio[None, :]
     with open_encoder(path, format=format, sample_rate=sample_rate, channels=audio.shape[0], bitrate=bitrate,
-                      protect=protect) as enc:
+                      protect=protect, frames=audio.shape[1]) as enc:
         for a in range(0, audio.shape[1], 1 << 16):
             enc.write(audio[:, a:a + (1 << 16)])
     return Path(path)

@@ -150,6 +150,12 @@ class MediaInfo:
         Whether ``frames`` is an exact count rather than a container estimate.
     backend : str
         ``'soundfile'`` or ``'ffmpeg'``: which decoder :func:`open_source` uses.
+    promised_frames : int or None
+        For a file cut short and read anyway (``--allow-truncated``, see
+        :mod:`.integrity`): the frames its header promises, of which ``frames`` are
+        there; None for a whole file (or one whose container records no length).
+    damaged : bool
+        The file is cut short and was read anyway.
     """
 
     path: Path
@@ -166,6 +172,8 @@ class MediaInfo:
     start_time_s: float = 0.0
     frames_exact: bool = True
     backend: str = "soundfile"
+    promised_frames: int | None = None
+    damaged: bool = False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -224,7 +232,8 @@ def _open_av(path: Path) -> Any:
     except av.error.PermissionError as exc:
         raise MediaError("file is not readable (permission denied)", file=path) from exc
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise MediaError(f"not a media file FFmpeg can read ({exc.__class__.__name__}: {exc})", file=path) from exc
+        raise MediaError(f"not a media file FFmpeg can read, or a damaged or cut-short one ({exc.__class__.__name__}: "
+                         f"{exc})", file=path) from exc
 
 
 def _av_audio_stream(container: Any, path: Path, stream: int | None) -> tuple[Any, int]:
@@ -312,10 +321,33 @@ def probe(path: str | os.PathLike[str], *, stream: int | None = None, exact: boo
     ------
     MediaError
         The file is missing, unreadable, not media, has no audio stream, or has no
-        audio stream ``stream``.
+        audio stream ``stream``; or it is cut short (its header promises more than it
+        holds, see :mod:`.integrity`) and the policy does not allow truncated files.
     """
     p = Path(path)
     _check_file(p)
+    return _checked(_probe(p, stream, exact))
+
+
+def _checked(info: MediaInfo) -> MediaInfo:
+    """``info`` after the integrity checks: refused, or marked damaged and cut to what is there."""
+    from dataclasses import replace
+
+    from . import integrity
+
+    integrity.note_suffix(info.path, info.container)
+    damage = integrity.inspect(info.path, info)
+    if damage is None:
+        return info
+    integrity.handle(damage)  # raises unless the policy allows truncated files
+    rate = info.sample_rate
+    # a cut FLAC is decoded by FFmpeg (libsndfile stops at the first broken frame; see open_source)
+    backend = "ffmpeg" if info.container == "FLAC" else info.backend
+    return replace(info, frames=damage.available, duration_s=damage.available / rate, frames_exact=True,
+                   promised_frames=damage.promised, damaged=True, backend=backend)
+
+
+def _probe(p: Path, stream: int | None, exact: bool) -> MediaInfo:
     info = _sf_info(p)
     if info is not None:
         _check_stream_index(p, stream, 1)
@@ -378,10 +410,12 @@ class _SfProducer:
         self.channels = int(self._f.channels)
         self.rate = int(self._f.samplerate)
         self._left = int(self._f.frames)
+        self._at = 0
 
     def start(self, start: int) -> None:
         """Position at native sample ``start`` (call once, before reading)."""
         self._left = max(0, int(self._f.frames) - start)
+        self._at = start
         if self._left and start:
             self._f.seek(start)
 
@@ -391,12 +425,23 @@ class _SfProducer:
         try:
             data = self._f.read(min(SF_BLOCK, self._left), dtype="float32", always_2d=True)
         except Exception as exc:  # noqa: BLE001
-            raise MediaError(f"read error ({exc})", file=self.path) from exc
+            self._stopped(f"decoding fails there (libsndfile: {exc})")
+            return None
         if len(data) == 0:
-            self._left = 0
+            self._stopped("the data stops there")
             return None
         self._left -= len(data)
+        self._at += len(data)
         return np.ascontiguousarray(data.T)
+
+    def _stopped(self, why: str) -> None:
+        """The data ended before the header's length: refused, or (allowed) the end."""
+        from . import integrity
+
+        promised = int(self._f.frames)
+        self._left = 0
+        integrity.handle_read_end(self.path, rate=self.rate, delivered=self._at, promised=promised,
+                                  why=f"{why}, while its header promises more")
 
     def close(self) -> None:
         self._f.close()
@@ -539,12 +584,19 @@ class _AvProducer:
     def _decode_iter(self):  # noqa: ANN202 - generator of AudioFrame
         import av
 
+        from . import integrity
+
         try:
             yield from self._container.decode(self._st)
         except av.error.EOFError:
             return
+        except MediaError:
+            raise
         except Exception as exc:  # noqa: BLE001 - av raises many FFmpegError kinds
-            raise MediaError(f"cannot decode audio ({exc})", file=self.path) from exc
+            if integrity.damaged(self.path) is not None:
+                return  # a file known to be cut short (and allowed): the error is where it stops
+            integrity.handle_read_end(self.path, rate=self.rate, delivered=self._pos, promised=None,
+                                      why=f"decoding fails there ({exc})")
 
     def _frame_index(self, frame: Any) -> int | None:
         pts = frame.pts
@@ -793,6 +845,8 @@ def open_source(
         raise ValueError(f"sample_rate must be > 0, got {sample_rate}")
     _check_file(p)
     info = _sf_info(p)
+    if info is not None and info.format == "FLAC" and _damaged(p):
+        info = None  # libsndfile stops at the first broken frame; FFmpeg decodes every whole one
     if info is not None:
         _check_stream_index(p, stream, 1)
         producer: Any = _SfProducer(p)
@@ -812,6 +866,12 @@ def open_source(
         skip=skip,
         backend="soundfile" if info is not None else "ffmpeg",
     )
+
+
+def _damaged(path: Path) -> bool:
+    from . import integrity
+
+    return integrity.damaged(path) is not None
 
 
 def _native_start(rate: int, sample_rate: int, start: int) -> tuple[int, int]:

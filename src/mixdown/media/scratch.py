@@ -25,13 +25,29 @@ class ScratchAudio:
 
     def write(self, block: np.ndarray) -> None:
         if block.shape[1]:
-            self._fh.write(np.ascontiguousarray(block.T, dtype=np.float32).tobytes())
+            try:
+                self._fh.write(np.ascontiguousarray(block.T, dtype=np.float32).tobytes())
+            except OSError as exc:
+                raise self._error(exc) from None
             self.frames += block.shape[1]
 
     def finish(self) -> None:
         if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+            fh, self._fh = self._fh, None
+            try:
+                fh.close()
+            except OSError as exc:
+                raise self._error(exc) from None
+
+    def _error(self, exc: OSError) -> Exception:
+        """A write error as the user's: a full disk says so (the scratch folder's owner removes the file)."""
+        from ..errors import MediaError
+        from ..files.space import disk_full, is_disk_full
+
+        written = self.frames * self.channels * 4
+        if is_disk_full(exc, self.path.parent):
+            return disk_full(self.path.parent, written=written)
+        return MediaError(f"cannot write scratch audio ({exc.strerror or exc})", file=self.path)
 
     def reader(self) -> ScratchReader:
         self.finish()

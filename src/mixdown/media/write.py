@@ -31,27 +31,36 @@ order, so the same audio gives the same bytes, however it is split into blocks.
 of any converter, and skipping it keeps 24-bit files bit-identical to the rounding
 of the mix.
 
-Mono and stereo WAV are plain RIFF/WAVE (limit 4 GiB: about 3.1 h of stereo
-float at 48 kHz); more channels are written as RF64 that libsndfile downgrades to
+Long files: the sizes in a RIFF/WAVE header are 32-bit, so a WAV holds at most
+4 GiB (:data:`RIFF_LIMIT`; 4.14 h of stereo 24-bit at 48 kHz, 3.1 h of float). A
+writer told its length (``frames=``; every render passes it) writes a WAV that
+would be larger as RF64 (EBU Tech 3306: 64-bit sizes, read by libsndfile, FFmpeg,
+and every DAW); one that is not told refuses to write past 4 GiB rather than
+write a file whose header lies. Mono and stereo WAVs under the limit are plain
+RIFF/WAVE; more channels are written as RF64 that libsndfile downgrades to
 WAVE_FORMAT_EXTENSIBLE (with its channel mask) when the file ends up under 4 GiB.
+
+A full disk while writing is a :class:`~mixdown.errors.MediaError` that says so
+(with the space written and needed); the partial file is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import MediaError
-
-#: Seed of the TPDF dither generator (fixed: same input, same bytes).
-DITHER_SEED = 0x6D6978646F776E  # "mixdown"
+# atomic_path, _reserve, _unlink and DITHER_SEED stay importable from here (encoders, muxer, report, tests)
+from ..files.atomic import atomic_path, publish, reserve as _reserve, unlink as _unlink  # noqa: F401
+from ..files.guard import check_output
+from ..files.space import disk_full, is_disk_full
+from .quantise import DITHER_SEED, Quantiser  # noqa: F401
 
 #: format name -> (libsndfile major format, subtype, bits or None for float)
 FORMATS: dict[str, tuple[str, str, int | None]] = {
@@ -68,91 +77,22 @@ _DEFAULT_BY_SUFFIX = {".wav": "wav24", ".wave": "wav24", ".flac": "flac24"}
 # libsndfile's SFC_RF64_AUTO_DOWNGRADE (soundfile does not name it).
 _SFC_SET_ADD_PEAK_CHUNK = 0x1050
 _SFC_RF64_AUTO_DOWNGRADE = 0x1210
-
-
-def _resolve(path: Path) -> Path:
-    return Path(os.path.realpath(os.path.abspath(path)))
+#: Largest value of a RIFF header's size fields (4 GiB - 1); a WAV whose file would be
+#: larger is written as RF64. A module constant, so that tests can lower it.
+RIFF_LIMIT = 0xFFFFFFFF
+# bytes before the audio in the WAV headers libsndfile writes (44 for PCM, more for
+# float's fact chunk): kept free under RIFF_LIMIT
+_RIFF_HEADER = 512
 
 
 def check_not_protected(path: str | os.PathLike[str], protect: Iterable[str | os.PathLike[str]] = ()) -> None:
-    """Raise :class:`MediaError` if ``path`` is (or links to) one of ``protect``.
+    """Raise :class:`MediaError` if ``path`` is (or links to) an input: one of ``protect``
+    or an input of the active job (see :mod:`mixdown.files.guard`).
 
-    Compares resolved paths (symlinks followed), and for existing files
-    ``os.path.samefile`` (hard links, case-insensitive file systems).
+    Compares resolved paths (symlinks followed) and file identities (hard links,
+    case-insensitive file systems).
     """
-    target = Path(path)
-    resolved = _resolve(target)
-    exists = target.exists()
-    for item in protect:
-        q = Path(item)
-        same = _resolve(q) == resolved
-        if not same and exists and q.exists():
-            try:
-                same = os.path.samefile(target, q)
-            except OSError:
-                same = False
-        if same:
-            raise MediaError(f"refusing to overwrite an input file ({q})", file=target)
-
-
-def _temp_name(path: Path) -> Path:
-    # Hidden, in the same folder (so the rename stays on one file system), keeping
-    # the suffix so libraries that pick a format from the name still can.
-    return path.with_name(f".{path.stem}.mixdown-tmp-{secrets.token_hex(4)}{path.suffix}")
-
-
-def _reserve(path: Path) -> Path:
-    """Create an empty temporary file next to ``path`` and return its name."""
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise MediaError(f"output folder does not exist: {folder}", file=path)
-    for _ in range(100):
-        tmp = _temp_name(path)
-        try:
-            # 0o666 so the umask, not mkstemp's 0o600, decides the final permissions.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise MediaError(f"cannot write in {folder} ({exc.strerror})", file=path) from exc
-        os.close(fd)
-        return tmp
-    raise MediaError("cannot create a temporary file", file=path)  # pragma: no cover
-
-
-def _unlink(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-@contextlib.contextmanager
-def atomic_path(
-    path: str | os.PathLike[str], *, protect: Iterable[str | os.PathLike[str]] = ()
-) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
-
-    For files written by other libraries (encoders, muxers). The temporary file
-    exists (empty) when yielded and keeps ``path``'s suffix; on an exception it is
-    deleted and ``path`` is left as it was.
-
-    Raises
-    ------
-    MediaError
-        ``path`` is one of ``protect``, or its folder is missing or not writable.
-    """
-    target = Path(path)
-    check_not_protected(target, protect)
-    tmp = _reserve(target)
-    try:
-        yield tmp
-    except BaseException:
-        _unlink(tmp)
-        raise
-    try:
-        os.replace(tmp, target)
-    except OSError as exc:
-        _unlink(tmp)
-        raise MediaError(f"cannot write the output ({exc.strerror})", file=target) from exc
+    check_output(path, protect)
 
 
 class AtomicWriter:
@@ -185,14 +125,28 @@ class AtomicWriter:
         """Move the finished temporary file onto the destination; returns the destination."""
         self._done = True
         assert self._tmp is not None
-        try:
-            os.replace(self._tmp, self.path)
-        except OSError as exc:
-            _unlink(self._tmp)
-            raise MediaError(f"cannot write the output ({exc.strerror})", file=self.path) from exc
-        finally:
-            self._tmp = None
-        return self.path
+        tmp, self._tmp = self._tmp, None
+        return publish(tmp, self.path)
+
+    def _fail(self, exc: BaseException, *, needed: int | None = None) -> BaseException:
+        """Abort, and the error to raise for ``exc``: a full disk is said as such (a
+        :class:`MediaError` naming the output), anything else is ``exc`` itself."""
+        written = 0
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                written = os.stat(self._tmp).st_size
+        # judged before the partial file is removed (which frees the space again)
+        full = isinstance(exc, Exception) and not isinstance(exc, MediaError) and is_disk_full(exc, self.path.parent)
+        self.abort()
+        if isinstance(exc, MediaError) or not isinstance(exc, Exception):
+            return exc
+        if full:
+            return disk_full(self.path, written=written, needed=needed)
+        # libsndfile's and FFmpeg's write errors are the output's, not bugs
+        if isinstance(exc, OSError) or type(exc).__name__ == "LibsndfileError" or \
+                type(exc).__module__.split(".")[0] == "av":
+            return MediaError(f"cannot write the output ({exc})", file=self.path)
+        return exc
 
     def abort(self) -> None:
         """Drop the partial file; the destination is left as it was. Idempotent."""
@@ -240,13 +194,17 @@ class AudioWriter(AtomicWriter):
         ``flac24``.
     protect : iterable of path
         Files that must not be overwritten (the inputs).
+    frames : int, optional
+        How many frames will be written, when known: a WAV that will not fit the
+        4 GiB of a RIFF header is written as RF64 (see the module docstring).
 
     Notes
     -----
     Use as a context manager: on normal exit the file is committed, on an exception
     it is aborted (nothing left behind). Or call :meth:`commit` / :meth:`abort`.
     16-bit formats are TPDF-dithered with a fixed seed (deterministic bytes); see the
-    module docstring.
+    module docstring. :meth:`mirror` gives a :class:`~mixdown.media.quantise.Quantiser`
+    that reproduces what is written, for measuring the file as it will be read.
     """
 
     def __init__(
@@ -257,6 +215,7 @@ class AudioWriter(AtomicWriter):
         channels: int,
         format: str | None = None,  # noqa: A002 - the natural name
         protect: Iterable[str | os.PathLike[str]] = (),
+        frames: int | None = None,
     ) -> None:
         import soundfile as sf
 
@@ -279,10 +238,17 @@ class AudioWriter(AtomicWriter):
         self.frames_written = 0
         major, subtype, bits = FORMATS[format]
         self._bits = bits
+        self._frame_bytes = self.channels * (bits or 32) // 8
+        self._expected = None if frames is None else int(frames)
         check_not_protected(self.path, protect)
         self._tmp: Path | None = _reserve(self.path)
         self._done = False
-        use_rf64 = major == "WAV" and self.channels > 2
+        big = major == "WAV" and self._expected is not None and self._riff_overflows(self._expected)
+        use_rf64 = major == "WAV" and (self.channels > 2 or big)
+        # RF64 is written as such past 4 GiB; under it, libsndfile turns it back into
+        # WAVE_FORMAT_EXTENSIBLE (multichannel: the channel mask is kept)
+        self._rf64 = use_rf64
+        self._riff = major == "WAV" and not use_rf64
         try:
             self._file: Any = sf.SoundFile(
                 str(self._tmp),
@@ -296,23 +262,39 @@ class AudioWriter(AtomicWriter):
             _unlink(self._tmp)
             self._tmp = None
             self._done = True
+            if is_disk_full(exc, self.path.parent):
+                raise disk_full(self.path, needed=self._needed()) from exc
             raise MediaError(f"cannot write {format} ({exc})", file=self.path) from exc
         if use_rf64 or bits is None:
             from soundfile import _ffi, _snd
 
-            if use_rf64:
+            if use_rf64 and not big:
                 _snd.sf_command(self._file._file, _SFC_RF64_AUTO_DOWNGRADE, _ffi.NULL, 1)
             if bits is None and major == "WAV":
                 # libsndfile's PEAK chunk carries a timestamp: without it, float WAVs are deterministic too
                 _snd.sf_command(self._file._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
-        self._rng = np.random.Generator(np.random.PCG64(DITHER_SEED)) if bits == 16 else None
+        self._quant = Quantiser(bits)
         # 24-bit and float WAV: we pack the file's bytes and libsndfile only appends
         # them (see mixdown.media._pack); both formats are little-endian
-        # (multichannel float keeps libsndfile's own path: its RF64 writer always adds a
+        # (RF64 float keeps libsndfile's own path: its RF64 writer always adds a
         # PEAK chunk, whose values only that path fills in)
         self._raw = major == "WAV" and (bits == 24 or (bits is None and not use_rf64)) and sys.byteorder == "little"
         self._peak_stamp = bits is None and use_rf64
         self._buf = np.zeros(0, dtype=np.uint8)
+
+    def _riff_overflows(self, frames: int) -> bool:
+        # the sizes of a RIFF header are 32-bit: the whole file less 8 bytes must fit
+        return frames * self._frame_bytes + _RIFF_HEADER > RIFF_LIMIT
+
+    def _needed(self) -> int | None:
+        if self._expected is None:
+            return None
+        return self._expected * self._frame_bytes + _RIFF_HEADER
+
+    def mirror(self) -> Quantiser:
+        """A fresh quantiser that, fed the same blocks in the same order, gives what this
+        writer stores (``written``) and counts the samples it clips."""
+        return Quantiser(self._bits)
 
     def write(self, block: np.ndarray) -> None:
         """Append a float ``(channels, frames)`` block (any length, including 0)."""
@@ -320,14 +302,19 @@ class AudioWriter(AtomicWriter):
         n = block.shape[1]
         if n == 0:
             return
+        if self._riff and self._riff_overflows(self.frames_written + n):
+            self.abort()
+            raise MediaError(
+                f"a RIFF WAV holds at most 4 GiB ({RIFF_LIMIT / 2**30:.0f} GiB of header sizes) and this one would "
+                f"be larger: pass its length up front (frames=) so that it is written as RF64, or write FLAC",
+                file=self.path)
         try:
             if self._raw:
                 self._write_raw(block)
             else:
-                self._file.write(self._encode(block))
-        except BaseException:
-            self.abort()
-            raise
+                self._file.write(self._quant.codes(block))
+        except BaseException as exc:
+            raise self._fail(exc, needed=self._needed()) from None
         self.frames_written += n
 
     def _write_raw(self, block: np.ndarray) -> None:
@@ -346,30 +333,8 @@ class AudioWriter(AtomicWriter):
             _pack.interleave(x, buf.view(np.float32))
         written = _snd.sf_write_raw(self._file._file, _ffi.from_buffer(buf), size)
         if written != size:
-            raise MediaError(f"cannot write the output (wrote {written} of {size} bytes: is the disk full?)",
-                             file=self.path)
-
-    def _encode(self, block: np.ndarray) -> np.ndarray:
-        """Interleaved (frames, channels) array in the dtype libsndfile writes exactly."""
-        x = block.T  # (frames, channels) view; the arithmetic below makes it contiguous
-        if self._bits is None:
-            return np.ascontiguousarray(x, dtype=np.float32)
-        if self._bits == 16:
-            scale = 32768.0
-            # TPDF in LSB units, drawn in sample order so block splits do not matter.
-            r = self._rng.random((x.shape[0], x.shape[1], 2), dtype=np.float32)  # type: ignore[union-attr]
-            q = x * np.float32(scale) + (r[..., 0] - r[..., 1])
-            np.rint(q, out=q)
-            np.clip(q, -32768, 32767, out=q)
-            return q.astype(np.int16)
-        # 24-bit: round to the 24-bit grid, then place in the top bits of an int32,
-        # which libsndfile stores by dropping the low byte (exact).
-        # float32 is exact here: scaling by 2**23 keeps the 24-bit mantissa, and rint of a
-        # float32 in [-2**23, 2**23] is exact, so this equals the float64 computation at half the cost
-        q = np.asarray(x, dtype=np.float32) * np.float32(8388608.0)
-        np.rint(q, out=q)
-        np.clip(q, -8388608, 8388607, out=q)
-        return q.astype(np.int32) << 8
+            # libsndfile keeps no errno: the free space left tells a full disk from the rest
+            raise OSError(None, f"wrote {written} of {size} bytes")
 
     def commit(self) -> Path:
         """Finish the file and move it into place; returns the destination."""
@@ -380,9 +345,8 @@ class AudioWriter(AtomicWriter):
             self._file.close()
             if self._peak_stamp:
                 _clear_peak_timestamp(self._tmp)
-        except BaseException:
-            self.abort()
-            raise
+        except BaseException as exc:
+            raise self._fail(exc, needed=self._needed()) from None
         return self._publish()
 
     def _close_handle(self) -> None:
@@ -422,7 +386,8 @@ def write_audio(
     audio = np.asarray(audio)
     if audio.ndim == 1:
         audio = audio[None, :]
-    with AudioWriter(path, sample_rate=sample_rate, channels=audio.shape[0], format=format, protect=protect) as w:
+    with AudioWriter(path, sample_rate=sample_rate, channels=audio.shape[0], format=format, protect=protect,
+                     frames=audio.shape[1]) as w:
         step = 1 << 18
         for i in range(0, audio.shape[1], step):
             w.write(audio[:, i : i + step])

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..dsp.automation import db_to_amp
 from ..errors import MediaError
+from ..interrupts import handoff
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
 
@@ -27,6 +28,14 @@ from .graph import ClipNode, Graph, StripNode, check
 # the sinks) is amortised over more samples. 65536 (1.4 s at 48 kHz) renders a
 # 60-minute session ~10 % faster than 32768 for ~4 % more peak memory.
 DEFAULT_BLOCK = 65536
+#: Smallest and largest ``--block-size`` the commands take, frames. Any size renders
+#: the same samples; under 64 the per-block work (~0.1 ms of Python per strip) makes
+#: a render minutes long, and over 2**20 (22 s at 48 kHz) memory grows for nothing.
+MIN_BLOCK = 64
+MAX_BLOCK = 1 << 20
+#: Seconds a stopping render waits for a track block already running on the pool
+#: (its sources stay open if it is still running then; the process is on its way out).
+SHUTDOWN_TIMEOUT = 1.0
 MASTER_INPUT = "__master_input__"
 Progress = Callable[[int, int], None]
 
@@ -257,6 +266,7 @@ class Renderer:
 
             self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mixdown-render")
         self._pending: dict[str, tuple[int, Future]] = {}
+        self._submitted: dict[Future, str] = {}
 
     def blocks(self, *, progress: Progress | None = None) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
         """Yield ``(position, master_block, tap_blocks)`` covering the programme exactly once."""
@@ -281,12 +291,31 @@ class Renderer:
                 if progress is not None:
                     progress(min(emitted, total), total)
         finally:
-            if self.pool is not None:
-                for _, fut in self._pending.values():
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Stop the pool and close the sources, on every way out (Ctrl-C included).
+
+        Blocks queued ahead are cancelled; one already running finishes (it reads and
+        processes one block) within :data:`SHUTDOWN_TIMEOUT` seconds, or is left to
+        the exiting process -- its sources are then not closed under it.
+        """
+        busy: set[str] = set()
+        if self.pool is not None:
+            from concurrent.futures import wait
+
+            with handoff():  # the pool's locks are shared with its threads: no signal halfway
+                for fut in self._submitted:
                     fut.cancel()
-                self.pool.shutdown(wait=True)
+                running = {fut for fut in self._submitted if not fut.done()}
+                if running:
+                    wait(running, timeout=SHUTDOWN_TIMEOUT)
+                busy = {name for fut, name in self._submitted.items() if not fut.done()}
+                self.pool.shutdown(wait=not busy, cancel_futures=True)
                 self._pending.clear()
-            for players in self.players.values():
+                self._submitted.clear()
+        for name, players in self.players.items():
+            if name not in busy:
                 for p in players:
                     p.close()
 
@@ -303,13 +332,22 @@ class Renderer:
         n2 = min(self.block_size, end - nxt)
         done = {}
         for name in self.free_tracks:
-            fut = pending.pop(name, None)
+            fut = pending.get(name)
             if fut is None or fut[0] != pos:
-                fut = (pos, self.pool.submit(self._track, name, pos, n))
-            done[name] = fut[1].result()
+                fut = (pos, self._submit(name, pos, n))
+            done[name] = _result(fut[1])
+            pending.pop(name, None)
+            del self._submitted[fut[1]]
             if n2 > 0:
-                pending[name] = (nxt, self.pool.submit(self._track, name, nxt, n2))
+                pending[name] = (nxt, self._submit(name, nxt, n2))
         return done
+
+    def _submit(self, name: str, pos: int, n: int) -> Future:
+        # every future is kept until collected, so that a shutdown waits for the running ones
+        with handoff():
+            fut = self.pool.submit(self._track, name, pos, n)
+            self._submitted[fut] = name
+        return fut
 
     def _track(self, name: str, pos: int, n: int, outs: dict[str, np.ndarray] | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -396,6 +434,18 @@ class Renderer:
         return outs[MASTER], taps
 
 
+def _result(fut: Future) -> tuple[np.ndarray, np.ndarray]:
+    """A pool result, waited for in short hand-offs (a signal must not leave the future's lock taken)."""
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    while True:
+        try:
+            with handoff():
+                return fut.result(timeout=0.1)
+        except FutureTimeout:
+            continue
+
+
 def render_array(session: Session | Graph, *, block_size: int = DEFAULT_BLOCK,
                  progress: Progress | None = None) -> np.ndarray:
     """Render the master into memory (for short programmes, tests and the Python API).
@@ -429,7 +479,7 @@ def render_file(session: Session | Graph, path: str | Path, *, format: str = "wa
     from .sink import BackgroundSink
 
     with AudioWriter(path, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
-                     protect=protect) as writer:
+                     protect=protect, frames=graph.length) as writer:
         with BackgroundSink(writer.write) as sink:
             for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
                 sink.put(block)

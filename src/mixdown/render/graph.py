@@ -228,8 +228,9 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
             source_in = session.samples(clip.in_)
             available = None
             if info is not None:
-                # exact: source frames converted to session-rate samples, floored
-                available = info.frames * sr // info.sample_rate
+                # exact: source frames converted to session-rate samples, floored; a file cut
+                # short and allowed (--allow-truncated) keeps the length it promises, silent past the cut
+                available = (info.promised_frames or info.frames) * sr // info.sample_rate
             if clip.duration is not None:
                 length = session.samples(clip.duration)
             elif available is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from ..errors import Loc, SessionError
+from ..files.atomic import write_text_atomic as _write_text
 from .model import Session
 from .validate import validate_session
 
@@ -179,13 +179,9 @@ def save_session(session: Session, path: str | Path) -> Path:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.resolve().parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write text to a temporary file beside ``path`` and rename it into place.
+
+    Through the one output guard (never over an input of the running job) with the
+    permissions any new file gets under the umask; see :mod:`mixdown.files.atomic`.
+    """
+    _write_text(path, text)

@@ -78,7 +78,7 @@ def print_report(report: Any, *, as_json: bool) -> None:
         for n in o.notes:
             if not as_json and ("encoded again" in n or "cut" in n or "padded" in n):
                 typer.echo(f"mixdown: note: {o.path}: {n}", err=True)
-    for p in report.problems:
+    for p in [*report.warnings, *report.problems]:
         typer.echo(f"mixdown: warning: {p}", err=True)
 
 

@@ -64,6 +64,9 @@ def render(
         "realtime_factor": round(graph.length / graph.sample_rate / elapsed, 1) if elapsed > 0 else None,
         "measured": measure_keys(str(out), res),
     }
+    if graph.tail_cut is not None:
+        summary["warnings"] = [graph.tail_cut.message(graph.sample_rate)]
+        typer.echo(f"mixdown: warning: {summary['warnings'][0]}", err=True)
     if report is not None:
         from ..report import build_report
 

@@ -177,6 +177,7 @@ class DeliveryReport:
     premaster: dict[str, Any] = field(default_factory=dict)
     speech_s: float | None = None
     timing: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def compliant(self) -> bool:
@@ -197,6 +198,7 @@ class DeliveryReport:
             "speech_s": None if self.speech_s is None else round(self.speech_s, 2),
             "outputs": [o.to_json() for o in self.outputs],
             "problems": self.problems,
+            "warnings": self.warnings,
             "timing_s": {k: round(v, 3) for k, v in self.timing.items()},
         }
 
@@ -294,7 +296,7 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
                    channels: int, find_video: Callable[[], Path | None]) -> list[_Item]:
     """Check every deliverable (formats, targets, layouts, paths) before anything is rendered."""
     from ..media.channels import can_map
-    from .mux import check_video_audio
+    from .mux import check_video_audio, container_for, default_video_audio
 
     items: list[_Item] = []
     seen: dict[Path, int] = {}
@@ -323,8 +325,8 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
                     raise SessionError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", loc=loc + ("format",))
                 roles = list(d.roles or [])
             elif kind == "video":
-                fmt = d.format or "aac"
                 try:
+                    fmt = d.format or default_video_audio(container_for(path))
                     check_video_audio(path, fmt)
                 except MediaError as exc:
                     raise SessionError(exc.message, loc=loc + ("format" if d.format else "path",)) from None
@@ -1001,7 +1003,10 @@ def render_deliverables(
         job.cleanup()
         shutil.rmtree(work, ignore_errors=True)
     job.timing["total"] = time.perf_counter() - t0
-    return job.report()
+    rep = job.report()
+    if graph.tail_cut is not None:
+        rep.warnings.append(graph.tail_cut.message(sr))
+    return rep
 
 
 def _premaster_from_graph(job: _Job, graph: Any, renderer_cls: Any) -> None:

@@ -54,6 +54,10 @@ CONTAINER_AUDIO = {
     "matroska": ("aac", "opus", "mp3", "flac", "wav16", "wav24", "wav32f"),
     "webm": ("opus",),
 }
+#: The audio format a video deliverable gets when it names none: what the container is made for.
+#: MP4 and QuickTime players expect AAC; WebM takes only Opus (or Vorbis); Matroska takes
+#: anything, and is chosen when nothing may be lost, so it keeps the mix as 24-bit PCM.
+DEFAULT_AUDIO = {"mp4": "aac", "mov": "aac", "matroska": "wav24", "webm": "opus"}
 #: Seconds of audio encoded ahead of the video packet being copied (interleaving).
 LEAD_S = 0.5
 _READ = 16384
@@ -98,6 +102,11 @@ def container_for(path: str | os.PathLike[str]) -> str:
         raise MediaError(f"a video deliverable must end in {', '.join(_CONTAINER_BY_SUFFIX)}, not "
                          f"{p.suffix or '(no suffix)'!r}", file=p)
     return fmt
+
+
+def default_video_audio(container: str) -> str:
+    """The audio format of a video deliverable in ``container`` when it names none (:data:`DEFAULT_AUDIO`)."""
+    return DEFAULT_AUDIO[container]
 
 
 def check_video_audio(path: str | os.PathLike[str], fmt: str) -> str:

@@ -4,9 +4,10 @@ Defaults follow broadcast and podcast practice: between speech the music plays a
 little under the dialogue (-6 LU), effects are present but below it (-5 LU),
 ambience is a bed you feel more than hear (-18 LU). Under speech the ducker takes
 music further down (see :mod:`mixdown.auto.ducking`). Every value can be overridden.
-Levels are measured with BS.1770 gating over each track's own material, so a sparse
-effects track is judged by its effects, not by its silences, and as the mix hears it:
-the hand fader, automation (a hand-drawn duck) and buses applied. The balance is
+Levels are measured with BS.1770 gating over each track's own material between the
+speech (where the balance is heard; the whole track when it only plays under speech),
+so a sparse effects track is judged by its effects, not by its silences, and as the
+mix hears it: the hand fader, automation (a hand-drawn duck) and buses applied. The balance is
 ``auto``'s fader on the track's auto layer (``track.auto.gain_db``), on top of the
 hand fader, which stays as the person set it.
 """
@@ -43,7 +44,13 @@ def balance_roles(session: Session, analysis: Analysis, dialogue_lufs: float, pa
         rel = params.relative_lu.get(track.role)
         if rel is None:
             continue
-        loud = analysis.heard(track.name).loudness() if track.name in analysis.levels else None
+        loud = None
+        if track.name in analysis.levels:
+            heard = analysis.heard(track.name)
+            between = _complement(analysis.all_speech, analysis.length)
+            loud = heard.loudness(between) if between else None
+            if loud is None:
+                loud = heard.loudness()
         if loud is None:
             decisions.append(Decision("warning", track.name, "fader unchanged",
                                       f"the {track.role} track is silent, nothing to balance"))
@@ -56,9 +63,20 @@ def balance_roles(session: Session, analysis: Analysis, dialogue_lufs: float, pa
             hand += " and its hand automation"
         decisions.append(Decision(
             "balance", track.name, f"auto fader {g:+.1f} dB",
-            f"{track.role} measured {loud:.1f} LUFS{hand}; set to {rel:+g} LU against the {dialogue_lufs:g} LUFS "
+            f"{track.role} measured {loud:.1f} LUFS between speech{hand}; set to {rel:+g} LU against the {dialogue_lufs:g} LUFS "
             "dialogue", value_db=g, data={"measured_lufs": round(loud, 2), "relative_lu": rel}))
     return decisions
+
+
+def _complement(regions: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    out, at = [], 0
+    for a, b in sorted(regions):
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < length:
+        out.append((at, length))
+    return out
 
 
 def follow_dialogue(session: Session, heard_lufs: float, dialogue_lufs: float, params: BalanceParams) -> list[Decision]:

@@ -80,15 +80,19 @@ def master_fader(graph: Any) -> Callable[[int, int], np.ndarray | None]:
 
 
 def write_stems(stems: dict[str, ScratchAudio], folder: Path, *, gain_db: float, fader: Callable, frames: int,
-                sample_rate: int, channels: int, protect: set[Path], mix: ScratchAudio | None) -> StemsReport:
-    """Write ``<role>.wav`` (24-bit) for every stem at the mix's gain; measure the residual against ``mix``."""
+                sample_rate: int, channels: int, protect: set[Path], mix: ScratchAudio | None,
+                format: str = "wav24") -> StemsReport:
+    """Write ``<role>.wav`` (``wav24`` or ``wav32f``) for every stem at the mix's gain; measure the residual.
+
+    The residual is the mix (``mix``, float) less the sum of the stems before they are quantised.
+    """
     from ..media.write import AudioWriter
 
     rep = StemsReport(gain_db=gain_db)
     folder.mkdir(parents=True, exist_ok=True)
     amp = np.float32(10.0 ** (gain_db / 20.0))
     writers = {role: AudioWriter(folder / f"{role}.wav", sample_rate=sample_rate, channels=channels,
-                                 format="wav24", protect=protect) for role in stems}
+                                 format=format, protect=protect) for role in stems}
     readers = {role: raw.reader() for role, raw in stems.items()}
     mix_reader = mix.reader() if mix is not None else None
     worst, err_e, mix_e, peaks = 0.0, 0.0, 0.0, dict.fromkeys(stems, 0.0)
@@ -120,7 +124,7 @@ def write_stems(stems: dict[str, ScratchAudio], folder: Path, *, gain_db: float,
         for rd in [*readers.values(), *([mix_reader] if mix_reader else [])]:
             rd.close()
     rep.files = {role: str(folder / f"{role}.wav") for role in stems}
-    rep.clipped = [role for role, p in peaks.items() if p >= 1.0]
+    rep.clipped = [role for role, p in peaks.items() if p >= 1.0] if format != "wav32f" else []
     if mix_reader is not None:
         rep.residual_peak_dbfs = 20 * math.log10(worst) if worst > 0 else None
         rep.residual_db = 10 * math.log10(err_e / mix_e) if err_e > 0 and mix_e > 0 else None

@@ -258,7 +258,8 @@ def _premaster_pass(s: Session, extra: int, tmp: Path, *, speech: list[tuple[int
 
 
 def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format: str = "wav24",
-             stems_dir: Path | None = None, premaster: Path | None = None, progress: Progress | None = None,
+             stems_dir: Path | None = None, stems_format: str = "wav24", premaster: Path | None = None,
+             progress: Progress | None = None,
              decided: tuple[Session, list[Decision], Analysis] | None = None) -> AutoResult:
     """Decide, plan loudness, render the mix (and stems), measure and check it.
 
@@ -271,9 +272,11 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
     format : str
         ``wav24``, ``wav16``, ``wav32f`` or ``flac``.
     stems_dir : Path, optional
-        Writes ``<role>.wav`` (24-bit) per role: post-fader, post-duck, at the mix's
-        loudness gain and master fader, before the limiter (they sum to the mix up
-        to the limiter; the residual is in :attr:`AutoResult.stems`).
+        Writes ``<role>.wav`` per role: post-fader, post-duck, at the mix's loudness
+        gain and master fader, before the limiter (they sum to the mix up to the
+        limiter; the residual is in :attr:`AutoResult.stems`).
+    stems_format : str
+        ``wav24`` or ``wav32f`` (keeps the peaks over full scale that the limiter takes down in the mix).
     premaster : Path, optional
         Writes the -6 dB premaster (:mod:`mixdown.deliver.premaster`): the mix before
         auto's loudness gain and limiter, true peak at -6 dBTP, 24-bit WAV.
@@ -319,7 +322,7 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
         if stems_dir is not None:
             stems = write_stems(pre.stems, stems_dir, gain_db=stage.gain_db, fader=master_fader(stage.graph),
                                 frames=pre.length, sample_rate=s.sample_rate, channels=s.channels, protect=protect,
-                                mix=stage.mix)
+                                mix=stage.mix, format=stems_format)
         pm = None
         if premaster is not None:
             from ..deliver.premaster import premaster_gain, write_premaster
@@ -387,8 +390,9 @@ def _problems(stage: StageOutcome, target: Target, mp: MasterParams, dialogue_ga
         out.append(Problem("true_peak", f"true peak {res.true_peak_dbtp:.2f} dBTP is over the "
                                         f"{target.true_peak_dbtp:g} dBTP ceiling"))
     if stems is not None and stems.clipped:
-        out.append(Problem("stems", f"stem(s) {', '.join(stems.clipped)} go over full scale at the mix's gain and are "
-                                    "clipped in their 24-bit files", fails=False))
+        out.append(Problem("stems", f"stem(s) {', '.join(stems.clipped)} go over full scale at the mix's gain (the "
+                                    "mix's limiter takes those peaks down) and are clipped in their 24-bit files; "
+                                    "--stems-format wav32f keeps them", fails=False))
     if graph.tail_cut is not None:
         out.append(Problem("tail", graph.tail_cut.message(graph.sample_rate), fails=False))
     return out

@@ -50,7 +50,9 @@ def auto(
     codec: Optional[str] = typer.Option(None, "--codec", help="audio codec of a video output: aac | opus | mp3 | flac | pcm "
                                         "(default: what the container needs: aac for .mp4 .mov .m4v, opus for .webm, "
                                         "24-bit pcm for .mkv)"),
-    stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one 24-bit WAV per role, at the mix's gain"),
+    stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one WAV per role, at the mix's gain"),
+    stems_format: str = typer.Option("wav24", "--stems-format", help="wav24 | wav32f (float keeps peaks the "
+                                     "mix's limiter takes down)"),
     premaster: Optional[Path] = typer.Option(None, "--premaster", help="also write the -6 dB premaster for mastering: "
                                              "24-bit WAV, true peak at -6 dBTP, no limiting"),
     save_session: Optional[Path] = typer.Option(None, "--save-session", help="write the decided session here"),
@@ -112,6 +114,8 @@ def auto(
             fail(f"--premaster {premaster}: the premaster is a 24-bit WAV; name it .wav")
         if output is not None and premaster.resolve() == output.resolve():
             fail(f"--premaster {premaster}: -o writes that file already")
+    if stems_format not in ("wav24", "wav32f"):
+        fail(f"--stems-format {stems_format!r} is not wav24 or wav32f")
     if not 6.0 <= duck_sensitivity <= 60.0:
         fail(f"--duck-sensitivity {duck_sensitivity:g} is outside 6..60 dB")
     if duck_mode not in ("keyframes", "sidechain"):
@@ -150,7 +154,8 @@ def auto(
         mix_path = Path(tmp) / "mix.wav" if video_out else output
         with progress("mixing", not as_json) as bar:
             res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
-                           stems_dir=stems, premaster=premaster, progress=callback(bar))
+                           stems_dir=stems, stems_format=stems_format, premaster=premaster,
+                           progress=callback(bar))
         if video_out:
             from ..auto.run import Problem
             from ..deliver.video import deliver_video_after_auto

@@ -54,6 +54,8 @@ CONTAINER_AUDIO = {
     "matroska": ("aac", "opus", "mp3", "flac", "wav16", "wav24", "wav32f"),
     "webm": ("opus",),
 }
+#: Video codecs a container takes, where it is picky (the picture is copied, never re-encoded).
+CONTAINER_VIDEO = {"webm": ("vp8", "vp9", "av1")}
 #: The audio format a video deliverable gets when it names none: what the container is made for.
 #: MP4 and QuickTime players expect AAC; WebM takes only Opus (or Vorbis); Matroska takes
 #: anything, and is chosen when nothing may be lost, so it keeps the mix as 24-bit PCM.
@@ -107,6 +109,28 @@ def container_for(path: str | os.PathLike[str]) -> str:
 def default_video_audio(container: str) -> str:
     """The audio format of a video deliverable in ``container`` when it names none (:data:`DEFAULT_AUDIO`)."""
     return DEFAULT_AUDIO[container]
+
+
+def check_video_copy(video: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
+    """Raise unless the container of ``out`` can hold the pictures of ``video`` as they are (stream copy)."""
+    import av
+
+    from ..media.decode import _open_av
+
+    allowed = CONTAINER_VIDEO.get(container_for(out))
+    if allowed is None:
+        return
+    pic = av.stream.Disposition.attached_pic
+    src = _open_av(Path(video))
+    try:
+        names = [s.codec_context.name for s in src.streams.video if not (s.disposition & pic)]
+    finally:
+        src.close()
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise MediaError(f"a {Path(out).suffix} file cannot carry the {bad[0]} pictures of {Path(video).name} (they "
+                         f"are copied, not re-encoded; it takes {', '.join(allowed)}): write .mp4, .mov or .mkv",
+                         file=out)
 
 
 def check_video_audio(path: str | os.PathLike[str], fmt: str) -> str:
@@ -220,6 +244,7 @@ def mux_video(
     video = Path(video)
     out = Path(out)
     container = check_video_audio(out, format)
+    check_video_copy(video, out)
     ref = video_reference(video)
     from .formats import encode_rate, is_lossy
 

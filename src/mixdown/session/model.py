@@ -247,8 +247,10 @@ class Deliverable(_Model):
     ----------
     kind : str
         ``mix`` (the master), ``stems`` (one file per role), ``me`` (music +
-        effects + ambience, no dialogue) or ``video`` (the mix muxed into a copy of
-        ``video`` with the video stream copied packet for packet).
+        effects + ambience, no dialogue), ``video`` (the mix muxed into a copy of
+        ``video`` with the video stream copied packet for packet) or ``premaster``
+        (the hand-off to mastering: 24-bit WAV at the session rate, true peak at
+        -6 dBTP, without auto's loudness gain and limiter).
     path : str
         Output file (for ``stems``: a folder), relative to the session file.
     format : str
@@ -273,7 +275,7 @@ class Deliverable(_Model):
         Metadata of the new audio track.
     """
 
-    kind: Literal["mix", "stems", "me", "video"] = "mix"
+    kind: Literal["mix", "stems", "me", "video", "premaster"] = "mix"
     path: str
     format: str | None = None
     target: str | None = None

@@ -320,7 +320,8 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
         timing["master"] = time.perf_counter() - t2
         stems = None
         if stems_dir is not None:
-            stems = write_stems(pre.stems, stems_dir, gain_db=stage.gain_db, fader=master_fader(stage.graph),
+            # at the gain as the master chain holds it (rounded to 0.001 dB there)
+            stems = write_stems(pre.stems, stems_dir, gain_db=round(stage.gain_db, 3), fader=master_fader(stage.graph),
                                 frames=pre.length, sample_rate=s.sample_rate, channels=s.channels, protect=protect,
                                 mix=stage.mix, format=stems_format)
         pm = None

@@ -107,6 +107,10 @@ def auto(
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     video_codec = _video_codec(output, codec) if video_out else None
+    if video_out:
+        from ..deliver.mux import check_video_copy
+
+        check_video_copy(video, output)  # before anything is mixed
     if codec is not None and not video_out:
         fail("--codec is the audio codec of a video output (-o .mp4 .mov .m4v .mkv .webm); an audio file takes --format")
     if premaster is not None:
@@ -187,23 +191,15 @@ def auto(
         raise typer.Exit(3)
 
 
-#: ``--codec`` names and the delivery format each stands for (``pcm`` is 24-bit).
-CODECS = {"aac": "aac", "opus": "opus", "mp3": "mp3", "flac": "flac", "pcm": "wav24"}
-
-
 def _video_codec(output: Path, codec: Optional[str]) -> str:
     """The audio format inside a video output: ``--codec`` checked against the container, or its default."""
-    from ..deliver.mux import CONTAINER_AUDIO, container_for, default_video_audio
+    from ..deliver.mux import video_audio_format
+    from ..errors import MediaError
 
-    container = container_for(output)
-    if codec is None:
-        return default_video_audio(container)
-    if codec not in CODECS:
-        fail(f"--codec {codec!r} is not one of {', '.join(CODECS)}")
-    if CODECS[codec] not in CONTAINER_AUDIO[container]:
-        takes = [name for name, f in CODECS.items() if f in CONTAINER_AUDIO[container]]
-        fail(f"--codec {codec}: a {output.suffix} file cannot carry {codec} audio; use one of {', '.join(takes)}")
-    return CODECS[codec]
+    try:
+        return video_audio_format(output, codec)
+    except MediaError as exc:
+        fail(f"--codec {codec}: {exc.message}")
 
 
 def _print_summary(res, tgt, *, output: Optional[Path], session_file: Optional[Path]) -> None:

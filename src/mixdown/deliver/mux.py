@@ -106,6 +106,30 @@ def container_for(path: str | os.PathLike[str]) -> str:
     return fmt
 
 
+#: Audio codec names (``--codec``, a job's ``codec`` option) and the delivery format each stands for.
+CODEC_FORMATS = {"aac": "aac", "opus": "opus", "mp3": "mp3", "flac": "flac", "pcm": "wav24"}
+
+
+def video_audio_format(out: str | os.PathLike[str], codec: str | None) -> str:
+    """The audio format inside the video ``out``: ``codec`` checked against its container, or the container's default.
+
+    Raises
+    ------
+    MediaError
+        An unknown codec name, or one the container cannot carry (the message lists those it can).
+    """
+    container = container_for(out)
+    if codec is None:
+        return default_video_audio(container)
+    if codec not in CODEC_FORMATS:
+        raise MediaError(f"unknown audio codec {codec!r}; use one of {', '.join(CODEC_FORMATS)}", file=out)
+    if CODEC_FORMATS[codec] not in CONTAINER_AUDIO[container]:
+        takes = [name for name, f in CODEC_FORMATS.items() if f in CONTAINER_AUDIO[container]]
+        raise MediaError(f"a {Path(out).suffix} file cannot carry {codec} audio; use one of {', '.join(takes)}",
+                         file=out)
+    return CODEC_FORMATS[codec]
+
+
 def default_video_audio(container: str) -> str:
     """The audio format of a video deliverable in ``container`` when it names none (:data:`DEFAULT_AUDIO`)."""
     return DEFAULT_AUDIO[container]

@@ -113,7 +113,7 @@ def test_a_value_a_person_edited_in_the_auto_layer_is_kept(twice, tmp_path):
 
 def test_hand_made_example_meets_its_target_and_keeps_its_hand_values(tmp_path):
     r = run("auto", POD / "session.yaml", "--target", "podcast", "-o", tmp_path / "x.wav", "--stems",
-            tmp_path / "stems", "--save-session", tmp_path / "d.yaml", "--json")
+            tmp_path / "stems", "--stems-format", "wav32f", "--save-session", tmp_path / "d.yaml", "--json")
     assert r.returncode == 0, r.stderr
     mix, sr = sf.read(tmp_path / "x.wav", always_2d=True)
     lufs, tp = ebur128(mix, sr)
@@ -135,6 +135,14 @@ def test_hand_made_example_meets_its_target_and_keeps_its_hand_values(tmp_path):
     dl, _ = ebur128(dlg[speech], sr)
     between, _ = ebur128(mus[~speech], sr)
     assert abs(between - (dl - 6.0)) <= 1.5, (between, dl)
+    # the stems are at the mix's gain: they sum to the mix but for what its limiter took, which the summary reports
+    summary = json.loads(r.stdout)
+    fx, _ = sf.read(tmp_path / "stems" / "sfx.wav", always_2d=True)
+    d = mix - (dlg + mus + fx)
+    assert summary["limiter_max_reduction_db"] > 1.0
+    assert summary["stems_sum"]["residual_peak_dbfs"] == pytest.approx(20 * np.log10(np.abs(d).max()), abs=0.1)
+    assert summary["stems_sum"]["residual_db"] == pytest.approx(10 * np.log10(np.sum(d ** 2) / np.sum(mix ** 2)),
+                                                                abs=0.1)
 
 
 def test_layers_add_in_db_as_the_readme_says(tmp_path):

@@ -221,7 +221,11 @@ def test_mux_refuses_bad_requests(tmp_path, video):
     with pytest.raises(MediaError, match="overwrite an input"):
         render_deliverables(s)
     assert video.read_bytes() == before
-    s = session_for(tmp_path, "camera.mp4", [Deliverable(kind="video", path="v.webm", target="youtube")])
+    s = session_for(tmp_path, "camera.mp4", [Deliverable(kind="video", path="v.webm", format="aac", target="youtube")])
     with pytest.raises(SessionError, match="cannot carry aac"):
+        render_deliverables(s)
+    # WebM takes Opus audio (its default) but only VP8/VP9/AV1 pictures, which are copied, never re-encoded
+    s = session_for(tmp_path, "camera.mp4", [Deliverable(kind="video", path="v.webm", target="youtube")])
+    with pytest.raises(SessionError, match="cannot carry the .* pictures"):
         render_deliverables(s)
     assert not (tmp_path / "v.webm").exists()

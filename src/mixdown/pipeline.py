@@ -68,6 +68,8 @@ class Job:
         ``wav24``, ``wav16``, ``wav32f`` or ``flac`` (default from ``output``).
     stems : str, optional
         Folder for one file per role.
+    premaster : str, optional
+        ``auto``: also write the -6 dB premaster (24-bit WAV, true peak at -6 dBTP, no limiting).
     save_session : str, optional
         Where ``auto`` writes the decided session.
     report : str, optional
@@ -99,6 +101,7 @@ class Job:
     output: str | None = None
     format: str | None = None
     stems: str | None = None
+    premaster: str | None = None
     save_session: str | None = None
     report: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
@@ -140,7 +143,7 @@ class OutputResult:
     Attributes
     ----------
     kind : str
-        ``mix``, ``stems``, ``me``, ``video``, ``session`` or ``report``.
+        ``mix``, ``stems``, ``me``, ``video``, ``premaster``, ``session`` or ``report``.
     path : str
         Absolute path.
     format : str, optional
@@ -218,6 +221,7 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
         Naming an option that does not exist.
     """
     from .auto.balance import BalanceParams
+    from .auto.bleed import BleedParams
     from .auto.ducking import DuckParams
     from .auto.leveling import LevelingParams
     from .auto.loudness import MasterParams
@@ -236,7 +240,7 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
                         release_s=o["release"], lookahead_s=o["lookahead"], hold_s=o["hold"],
                         min_duck_s=o["min_duck"]),
         duck_roles=roles, duck_under_lu={"music": o["duck_under"], "ambience": o["duck_under"] + 6},
-        duck_mode=o["duck_mode"],
+        duck_mode=o["duck_mode"], bleed=BleedParams(sensitivity_db=o["duck_sensitivity"]),
         leveling=LevelingParams(reference_lufs=o["dialogue_level"]), level=o["level"],
         balance=BalanceParams(relative_lu={"music": o["music_lu"], "sfx": o["sfx_lu"],
                                            "ambience": o["ambience_lu"], "other": None}),
@@ -250,7 +254,7 @@ AUTO_DEFAULTS: dict[str, Any] = {
     "duck_depth": None, "duck_under": 18.0, "duck_roles": "music,ambience", "duck_mode": "keyframes",
     "attack": 0.3, "release": 0.8, "lookahead": 0.35, "hold": 1.5, "min_duck": 0.6, "level": True,
     "dialogue_level": -23.0, "music_lu": -6.0, "sfx_lu": -5.0, "ambience_lu": -18.0, "max_limiting": 6.0,
-    "vad": "silero", "cleanup": "screen",
+    "vad": "silero", "cleanup": "screen", "duck_sensitivity": 25.0, "stems_format": "wav24", "codec": None,
 }
 
 
@@ -359,29 +363,45 @@ def _run_auto(job: Job, session: Any, progress: Progress | None) -> JobResult:
     where = output.parent if output is not None else Path.cwd()
     with scratch_dir(where, "auto") as tmp:
         mix_path = Path(tmp) / "mix.wav" if video_out else output
+        codec = None
+        if video_out:
+            from .deliver.mux import check_video_copy, video_audio_format
+
+            assert output is not None and job.video is not None
+            codec = video_audio_format(output, job.options.get("codec"))
+            check_video_copy(job.video, output)
         res = run_auto(session, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
-                       stems_dir=Path(job.stems) if job.stems else None, progress=progress)
+                       stems_dir=Path(job.stems) if job.stems else None,
+                       stems_format=job.options.get("stems_format", "wav24"),
+                       premaster=Path(job.premaster) if job.premaster else None, progress=progress)
         result.summary = res.to_json(tgt)
         compliant = res.compliant
-        problems = [Problem("warning", p) for p in res.problems]
+        problems = [Problem(p.kind, p.message, fails=p.fails) for p in res.problems]
         if video_out:
             from .deliver.video import deliver_video_after_auto
 
-            assert output is not None and job.video is not None
-            vrep = deliver_video_after_auto(mix_path, Path(job.video), output, target=tgt,
+            vrep = deliver_video_after_auto(mix_path, Path(job.video), output, target=tgt, codec=codec,
                                             speech=res.analysis.all_speech if tgt.gating == "dialogue" else None)
             result.summary["output"] = str(output)
             result.summary["video"] = vrep.to_json()
             compliant = compliant and vrep.compliant
             problems += [Problem("video", p, fails=True, where=str(output)) for p in vrep.problems]
-            result.outputs.append(OutputResult("video", str(output.resolve()), "aac",
+            result.outputs.append(OutputResult("video", str(output.resolve()), codec,
                                                _measured(output), tgt.name, vrep.compliant, [str(output)]))
         elif output is not None:
             m = result.summary.get("measured") or {}
             result.outputs.append(OutputResult("mix", str(output.resolve()), fmt, m, tgt.name, res.compliant,
                                                [str(output)]))
-    for role, path in res.stems.items():
-        result.outputs.append(OutputResult("stems", str(Path(path).resolve()), "wav24", {}, None, None, [path]))
+    if res.stems is not None:
+        stems_format = job.options.get("stems_format", "wav24")
+        for path in res.stems.files.values():
+            result.outputs.append(OutputResult("stems", str(Path(path).resolve()), stems_format, {}, None, None,
+                                               [path]))
+    if res.premaster_file is not None:
+        pm = res.premaster_file
+        result.outputs.append(OutputResult("premaster", str(Path(pm["path"]).resolve()), pm["format"],
+                                           {k: pm[k] for k in ("true_peak_dbtp", "sample_peak_dbfs")}, None, None,
+                                           [pm["path"]]))
     if job.save_session is not None:
         save_session(res.session, job.save_session)
         result.summary["session"] = str(Path(job.save_session).resolve())
@@ -417,6 +437,7 @@ def _run_render(job: Job, session: Any, progress: Progress | None) -> JobResult:
             result.outputs.append(OutputResult(o.kind, str(Path(o.path).resolve()), o.format, dict(o.measured),
                                                o.target, o.compliant, list(o.files)))
             result.problems += [Problem(o.kind, p, fails=o.compliant is False, where=o.path) for p in o.problems]
+        result.problems += [Problem("tail", w) for w in rep.warnings]
         return result
     from .analysis.loudness import LoudnessMeter
     from .media.write import AudioWriter
@@ -440,6 +461,8 @@ def _run_render(job: Job, session: Any, progress: Progress | None) -> JobResult:
     if written.clipped:
         result.problems.append(Problem("clipping", f"{written.clipped} samples clipped at full scale in {fmt}",
                                        where=str(out)))
+    if graph.tail_cut is not None:
+        result.problems.append(Problem("tail", graph.tail_cut.message(graph.sample_rate)))
     measured = {"file": str(out)}
     measured.update(meter.result().to_json())
     result.outputs.append(OutputResult("mix", str(out.resolve()), fmt, measured, None, None, [str(out)]))

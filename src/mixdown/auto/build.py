@@ -31,10 +31,15 @@ def session_from_files(*, dialogue: list[str], music: list[str] = (), sfx: list[
                        base_dir: Path | None = None) -> Session:
     """One track per file, named after the file, with its role; clips start at 0 unless ``file@time``.
 
+    Dialogue is not required: a music-only (or effects-only) programme is normalised
+    without leveling, balance or ducking.
+
     Raises
     ------
     MediaError
         For a file that does not exist.
+    SessionError
+        When no file is given at all.
     """
     tracks: list[Track] = []
     used: set[str] = set()
@@ -52,8 +57,8 @@ def session_from_files(*, dialogue: list[str], music: list[str] = (), sfx: list[
             used.add(track_name)
             tracks.append(Track(name=track_name, role=role,
                                 clips=[Clip(source=str(path.resolve()), start=when)]))
-    if not any(t.role == "dialogue" for t in tracks):
-        raise SessionError("no dialogue: give at least one --dialogue file (or a session with a dialogue track)")
+    if not tracks:
+        raise SessionError("nothing to mix: give --dialogue, --music, --sfx or --ambience files (or a session)")
     s = Session(sample_rate=sample_rate, layout=layout, tracks=tracks)
     s.base_dir = base_dir or Path.cwd()
     return s

@@ -15,14 +15,24 @@ Timing, per speech region (the union of every dialogue track's speech)::
 
 Pauses shorter than ``hold`` keep the music down, so it does not pump between
 turns; a duck is never shorter than ``min_duck``.
+
+The keyframes go on the track's auto layer (``track.auto.automation.gain_db``),
+beside any hand-drawn ones. The depth is measured with the hand values applied:
+a hand-made duck is honoured, and auto only ducks what is still too loud.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..session.model import Keyframe
+from typing import Any
+
+import numpy as np
+
+from ..errors import AnalysisError
+from ..session.model import MASTER, Bus, Keyframe, ProcessorSpec, Session
 from .decisions import Decision
+from .layers import combine, lane, set_lane
 
 Region = tuple[int, int]
 
@@ -135,3 +145,74 @@ def duck_decisions(track: str, speech: list[Region], sample_rate: int, depth_db:
                   "attack_s": params.attack_s, "release_s": params.release_s, "hold_s": params.hold_s},
         ))
     return out
+
+
+def duck_tracks(s: Session, analysis: Any, ref: float, params: DuckParams, *, roles: tuple[str, ...],
+                under_lu: dict[str, float], mode: str = "keyframes") -> list[Decision]:
+    """Duck every track of ``roles`` under the speech; edits ``s`` in place (auto layers, or ``auto-duck``).
+
+    The level under speech is measured as heard (hand fader, automation and buses,
+    plus auto's balance); a track already ``under`` LU under the dialogue there is
+    left alone.
+    """
+    sr = analysis.sample_rate
+    speech = analysis.all_speech
+    decisions: list[Decision] = []
+    if not speech:
+        return decisions
+    for track in s.tracks:
+        if track.role not in roles or track.mute or track.auto.is_edited("automation.gain_db"):
+            continue
+        under = under_lu.get(track.role, params.under_lu)
+        if params.depth_db is not None:
+            depth = params.depth_db
+            why = f"fixed depth {depth:g} dB"
+        else:
+            loud = analysis.heard(track.name, extra_db=track.auto.gain_db).loudness(speech)
+            if loud is None:
+                decisions.append(Decision("duck", track.name, "no duck",
+                                          f"the {track.role} is silent while people speak"))
+                continue
+            want = ref - under
+            if loud <= want:
+                decisions.append(Decision(
+                    "duck", track.name, "no duck",
+                    f"the {track.role} already plays at {loud:.1f} LUFS under speech, {ref - loud:.1f} LU under the "
+                    f"{ref:g} LUFS dialogue (wanted: {under:g} LU)", data={"measured_lufs": round(loud, 2)}))
+                continue
+            depth = float(np.clip(loud - want, params.min_depth_db, params.max_depth_db))
+            why = (f"{track.role} plays at {loud:.1f} LUFS under speech; ducked to sit {under:g} LU under the "
+                   f"{ref:g} LUFS dialogue")
+            if loud - want < params.min_depth_db:
+                why += f" (minimum depth {params.min_depth_db:g} dB)"
+        if mode == "sidechain":
+            decisions += _sidechain_duck(s, track, depth, ref, params, why)
+            continue
+        keys = apply_ducking(duck_keyframes(speech, sr, depth, params, programme_end=analysis.length), sr)
+        set_lane(track, combine(lane(track), keys, s))
+        decisions += duck_decisions(track.name, speech, sr, depth, params, why)
+    return decisions
+
+
+def _sidechain_duck(s: Session, track: Any, depth: float, ref: float, params: DuckParams, why: str) -> list[Decision]:
+    """The classic alternative: a compressor on the track keyed by a dialogue bus."""
+    bus_name = "dialogue"
+    dialogue = [t for t in s.tracks if t.role == "dialogue"]
+    outs = {t.output for t in dialogue}
+    if len(outs) == 1 and next(iter(outs)) != MASTER:
+        bus_name = next(iter(outs))
+    else:
+        if bus_name in {t.name for t in s.tracks}:
+            raise AnalysisError("sidechain ducking needs a bus named 'dialogue', but a track has that name")
+        if not any(b.name == bus_name for b in s.buses):
+            s.buses.append(Bus(name=bus_name, role="dialogue"))
+        for t in dialogue:
+            t.output = bus_name
+    ratio = 10.0
+    threshold = ref - depth * ratio / (ratio - 1)
+    track.chain.append(ProcessorSpec(
+        type="compressor", id="auto-duck", sidechain=bus_name, threshold_db=round(threshold, 1), ratio=ratio,
+        knee_db=6.0, attack_ms=params.attack_s * 1000, release_ms=params.release_s * 1000, detector="rms"))
+    return [Decision("duck", track.name, f"sidechain compressor keyed by '{bus_name}', ~{-depth:+.1f} dB",
+                     why + "; sidechain mode (as asked): depth follows the voice's level, no hold between words",
+                     value_db=-depth)]

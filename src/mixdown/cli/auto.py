@@ -64,15 +64,26 @@ def auto(
     target: Optional[str] = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
     lufs: Optional[float] = typer.Option(None, "--lufs", help="custom target loudness, LUFS"),
     true_peak: Optional[float] = typer.Option(None, "--true-peak", help="custom true-peak ceiling, dBTP"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="mix file (.wav or .flac)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="mix file (.wav or .flac), or a video (.mp4 .mov .m4v .mkv .webm)"),
     format: Optional[str] = typer.Option(None, "--format", help="wav24 | wav16 | wav32f | flac (default from -o)"),
-    stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one 24-bit WAV per role"),
+    codec: Optional[str] = typer.Option(None, "--codec", help="audio codec of a video output: aac | opus | mp3 | flac | pcm "
+                                        "(default: what the container needs: aac for .mp4 .mov .m4v, opus for .webm, "
+                                        "24-bit pcm for .mkv)"),
+    stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one WAV per role, at the mix's gain"),
+    stems_format: str = typer.Option("wav24", "--stems-format", help="wav24 | wav32f (float keeps peaks the "
+                                     "mix's limiter takes down)"),
+    premaster: Optional[Path] = typer.Option(None, "--premaster", help="also write the -6 dB premaster for mastering: "
+                                             "24-bit WAV, true peak at -6 dBTP, no limiting"),
     save_session: Optional[Path] = typer.Option(None, "--save-session", help="write the decided session here"),
     as_json: bool = typer.Option(False, "--json", help="print the summary and decision list as JSON"),
     duck_depth: Optional[float] = typer.Option(None, "--duck-depth", help="fixed duck depth, dB (default: from --duck-under)"),
     duck_under: float = typer.Option(18.0, "--duck-under", help="music sits this many LU under the dialogue while people speak"),
     duck_roles: str = typer.Option("music,ambience", "--duck-roles", help="roles that duck under speech"),
     duck_mode: str = typer.Option("keyframes", "--duck-mode", help="keyframes | sidechain"),
+    duck_sensitivity: float = typer.Option(25.0, "--duck-sensitivity",
+                                           help="speech down to this many dB under its speaker's own level still ducks "
+                                                "the music and gets a ride (6..60; other speakers' bleed is told apart "
+                                                "by comparing the mics, not by level)"),
     attack: float = typer.Option(0.3, "--attack", help="duck fade-down, s"),
     release: float = typer.Option(0.8, "--release", help="duck fade-up, s"),
     lookahead: float = typer.Option(0.35, "--lookahead", help="the fade down starts this long before speech, s"),
@@ -92,6 +103,7 @@ def auto(
 ) -> None:
     """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
     from ..auto.balance import BalanceParams
+    from ..auto.bleed import BleedParams
     from ..auto.build import session_from_files
     from ..auto.ducking import DuckParams
     from ..auto.leveling import LevelingParams
@@ -102,8 +114,8 @@ def auto(
 
     read_media(allow_truncated=allow_truncated)
     tgt = get_target(target, lufs=lufs, true_peak=true_peak)
-    if output is None and stems is None and save_session is None:
-        fail("nothing to write: give -o OUT (and/or --stems DIR, --save-session S.yaml)")
+    if output is None and stems is None and save_session is None and premaster is None:
+        fail("nothing to write: give -o OUT (and/or --stems DIR, --premaster P.wav, --save-session S.yaml)")
     fmt = format
     video_out = output is not None and output.suffix.lower() in VIDEO_SUFFIXES
     if video_out and video is None:
@@ -118,6 +130,22 @@ def auto(
         resolve_format(output, fmt)  # -o mix.flac --format wav24: refused, not a WAV under a .flac name
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    video_codec = _video_codec(output, codec) if video_out else None
+    if video_out:
+        from ..deliver.mux import check_video_copy
+
+        check_video_copy(video, output)  # before anything is mixed
+    if codec is not None and not video_out:
+        fail("--codec is the audio codec of a video output (-o .mp4 .mov .m4v .mkv .webm); an audio file takes --format")
+    if premaster is not None:
+        if premaster.suffix.lower() not in (".wav", ".wave"):
+            fail(f"--premaster {premaster}: the premaster is a 24-bit WAV; name it .wav")
+        if output is not None and premaster.resolve() == output.resolve():
+            fail(f"--premaster {premaster}: -o writes that file already")
+    if stems_format not in ("wav24", "wav32f"):
+        fail(f"--stems-format {stems_format!r} is not wav24 or wav32f")
+    if not 6.0 <= duck_sensitivity <= 60.0:
+        fail(f"--duck-sensitivity {duck_sensitivity:g} is outside 6..60 dB")
     if duck_mode not in ("keyframes", "sidechain"):
         fail("--duck-mode must be keyframes or sidechain")
     if vad not in ("silero", "energy"):
@@ -138,13 +166,13 @@ def auto(
             dlg = [str(video)]
         s = session_from_files(dialogue=dlg, music=music, sfx=sfx, ambience=ambience, sample_rate=sample_rate)
     _check_job(s, video=video, output=output, fmt=fmt, video_out=video_out, stems=stems, save_session=save_session,
-               report=report)
+               report=report, premaster=premaster)
     opts = AutoOptions(
         target=tgt,
         duck=DuckParams(depth_db=duck_depth, under_lu=duck_under, attack_s=attack, release_s=release,
                         lookahead_s=lookahead, hold_s=hold, min_duck_s=min_duck),
         duck_roles=roles, duck_under_lu={"music": duck_under, "ambience": duck_under + 6},
-        duck_mode=duck_mode,
+        duck_mode=duck_mode, bleed=BleedParams(sensitivity_db=duck_sensitivity),
         leveling=LevelingParams(reference_lufs=dialogue_level), level=not no_level,
         balance=BalanceParams(relative_lu={"music": music_lu, "sfx": sfx_lu, "ambience": ambience_lu, "other": None}),
         master=MasterParams(max_limiting_db=max_limiting),
@@ -158,18 +186,20 @@ def auto(
         mix_path = Path(tmp) / "mix.wav" if video_out else output
         with progress("mixing", not as_json) as bar:
             res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
-                           stems_dir=stems, progress=callback(bar))
-        summary = res.to_json(tgt)
+                           stems_dir=stems, stems_format=stems_format, premaster=premaster,
+                           progress=callback(bar))
         if video_out:
+            from ..auto.run import Problem
             from ..deliver.video import deliver_video_after_auto
 
-            vrep = deliver_video_after_auto(mix_path, video, output, target=tgt,
+            vrep = deliver_video_after_auto(mix_path, video, output, target=tgt, codec=video_codec,
                                             speech=res.analysis.all_speech if tgt.gating == "dialogue" else None)
+            if not vrep.compliant:
+                res.problems += [Problem("video", p) for p in vrep.problems or ["the video's audio misses the target"]]
+        summary = res.to_json(tgt)
+        if video_out:
             summary["output"] = str(output)
-            summary["video"] = vrep.to_json() if hasattr(vrep, "to_json") else str(vrep)
-            if not getattr(vrep, "compliant", True):
-                res.compliant = False
-                res.problems += list(getattr(vrep, "problems", []) or ["the video's audio misses the target"])
+            summary["video"] = vrep.to_json()
     if save_session is not None:
         write_session(res.session, save_session)
         summary["session"] = str(save_session)
@@ -182,22 +212,16 @@ def auto(
     if as_json:
         typer.echo(json.dumps(absolute_paths(summary), indent=2))
     else:
-        m = res.measured
-        typer.echo(f"wrote {output}: {num(m.integrated_lufs, '{:.2f}')} LUFS integrated"
-                   f"{' (dialogue-gated ' + num(res.dialogue_gated_lufs, '{:.2f}') + ')' if tgt.gating == 'dialogue' else ''}, "
-                   f"true peak {num(m.true_peak_dbtp, '{:.2f}')} dBTP, LRA {num(m.loudness_range_lu)} LU "
-                   f"(target {tgt.name}: {tgt.integrated_lufs:g} LUFS, {tgt.true_peak_dbtp:g} dBTP)")
-        for role, path in res.stems.items():
-            typer.echo(f"stem {role}: {path}")
-        typer.echo(f"{len(res.decisions)} decisions; --json lists them")
+        _print_summary(res, tgt, output=output, session_file=save_session)
     for p in res.problems:
-        typer.echo(f"mixdown: warning: {p}", err=True)
+        typer.echo(f"mixdown: warning: {p.message}", err=True)
     if not res.compliant:
         raise typer.Exit(3)
 
 
 def _check_job(s: object, *, video: Optional[Path], output: Optional[Path], fmt: Optional[str], video_out: bool,
-               stems: Optional[Path], save_session: Optional[Path], report: Optional[Path]) -> None:
+               stems: Optional[Path], save_session: Optional[Path], report: Optional[Path],
+               premaster: Optional[Path]) -> None:
     """Before any work: every input protected, every output location writable, the disk big enough."""
     from ..files.guard import current
     from ..files.space import check_space
@@ -210,10 +234,44 @@ def _check_job(s: object, *, video: Optional[Path], output: Optional[Path], fmt:
     protect(video, what="the video")
     stem_files = [out_spec(stems / f"{r}.wav", "--stems", create=True) for r in STEM_ROLES] if stems else []
     check_outputs(out_spec(output, "-o"), out_spec(stems, "--stems", folder=True, create=True), *stem_files,
-                  out_spec(save_session, "--save-session"), out_spec(report, "--report"))
+                  out_spec(save_session, "--save-session"), out_spec(report, "--report"),
+                  out_spec(premaster, "--premaster"))
     graph = check(s)
     check_space(auto_needs(graph, output=output, fmt=fmt, stems=stems, video_out=video_out, video=video,
                            roles=len(stem_taps(graph)) if stems is not None else 0))
 
 
 STEM_ROLES = ("dialogue", "music", "sfx", "ambience", "other")
+
+
+def _video_codec(output: Path, codec: Optional[str]) -> str:
+    """The audio format inside a video output: ``--codec`` checked against the container, or its default."""
+    from ..deliver.mux import video_audio_format
+    from ..errors import MediaError
+
+    try:
+        return video_audio_format(output, codec)
+    except MediaError as exc:
+        fail(f"--codec {codec}: {exc.message}")
+
+
+def _print_summary(res, tgt, *, output: Optional[Path], session_file: Optional[Path]) -> None:
+    m = res.measured
+    what = f"wrote {output}" if output is not None else "mix (measured, not written: no -o)"
+    typer.echo(f"{what}: {num(m.integrated_lufs, '{:.2f}')} LUFS integrated"
+               f"{' (dialogue-gated ' + num(res.dialogue_gated_lufs, '{:.2f}') + ')' if tgt.gating == 'dialogue' else ''}, "
+               f"true peak {num(m.true_peak_dbtp, '{:.2f}')} dBTP, LRA {num(m.loudness_range_lu)} LU "
+               f"(target {tgt.name}: {tgt.integrated_lufs:g} LUFS, {tgt.true_peak_dbtp:g} dBTP)")
+    if res.stems is not None:
+        for role, path in res.stems.files.items():
+            typer.echo(f"stem {role}: {path}")
+        if res.stems.residual_peak_dbfs is not None:
+            typer.echo(f"stems at the mix's gain ({res.stems.gain_db:+.2f} dB); they sum to the mix up to the limiter "
+                       f"(residual peak {res.stems.residual_peak_dbfs:.1f} dBFS)")
+    if res.premaster_file is not None:
+        pm = res.premaster_file
+        typer.echo(f"premaster {pm['path']}: true peak {num(pm['true_peak_dbtp'], '{:.2f}')} dBTP, "
+                   f"sample peak {num(pm['sample_peak_dbfs'], '{:.2f}')} dBFS, 24-bit, no limiting")
+    if session_file is not None:
+        typer.echo(f"decided session: {session_file}")
+    typer.echo(f"{len(res.decisions)} decisions; --json lists them")

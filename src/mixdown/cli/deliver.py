@@ -69,6 +69,11 @@ def print_report(report: Any, *, as_json: bool) -> None:
         for o in report.outputs:
             m = o.measured or {}
             verdict = {True: "ok", False: "FAIL", None: "--"}[o.compliant]
+            if o.kind == "premaster":
+                tp = m.get("true_peak_dbtp")
+                typer.echo(f"{verdict:<4} {o.kind} {o.path} ({o.format}): true peak "
+                           f"{'—' if tp is None else f'{tp:.2f}'} dBTP at gain {o.gain_db:+.2f} dB, no limiting")
+                continue
             if o.kind in ("stems", "me"):
                 typer.echo(f"{verdict:<4} {o.kind:<5} {o.path} ({len(o.files)} file(s), {o.format}, "
                            f"gain {o.gain_db:+.2f} dB)")
@@ -86,7 +91,7 @@ def print_report(report: Any, *, as_json: bool) -> None:
         for n in o.notes:
             if not as_json and ("encoded again" in n or "cut" in n or "padded" in n):
                 typer.echo(f"mixdown: note: {o.path}: {n}", err=True)
-    for p in report.problems:
+    for p in [*report.warnings, *report.problems]:
         typer.echo(f"mixdown: warning: {p}", err=True)
 
 

@@ -133,6 +133,9 @@ def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: in
         "measured": measure_keys(str(out), res),
         "clipped_samples": written.clipped if written is not None else 0,
     }
+    if graph.tail_cut is not None:
+        summary["warnings"] = [graph.tail_cut.message(graph.sample_rate)]
+        typer.echo(f"mixdown: warning: {summary['warnings'][0]}", err=True)
     if probes is not None:
         from ..report import build_report
 

@@ -79,6 +79,7 @@ from ..media.scratch import ScratchAudio
 from ..render.graph import stem_taps
 from ..session.model import LAYOUT_CHANNELS, MASTER, Deliverable, ProcessorSpec, Session
 from .formats import FORMATS, SUFFIXES, is_lossy, lossy_ceiling, resolve_format
+from .premaster import FORMAT as PREMASTER_FORMAT
 from .targets import Target, get_target
 
 #: A lossy file is encoded again when its loudness is off by more than half the spec's
@@ -176,6 +177,7 @@ class DeliveryReport:
     premaster: dict[str, Any] = field(default_factory=dict)
     speech_s: float | None = None
     timing: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def compliant(self) -> bool:
@@ -196,6 +198,7 @@ class DeliveryReport:
             "speech_s": None if self.speech_s is None else round(self.speech_s, 2),
             "outputs": [o.to_json() for o in self.outputs],
             "problems": self.problems,
+            "warnings": self.warnings,
             "timing_s": {k: round(v, 3) for k, v in self.timing.items()},
         }
 
@@ -293,7 +296,7 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
                    channels: int, find_video: Callable[[], Path | None]) -> list[_Item]:
     """Check every deliverable (formats, targets, layouts, paths) before anything is rendered."""
     from ..media.channels import can_map
-    from .mux import check_video_audio
+    from .mux import check_video_audio, check_video_copy, container_for, default_video_audio
 
     items: list[_Item] = []
     seen: dict[Path, int] = {}
@@ -322,8 +325,8 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
                     raise SessionError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", loc=loc + ("format",))
                 roles = list(d.roles or [])
             elif kind == "video":
-                fmt = d.format or "aac"
                 try:
+                    fmt = d.format or default_video_audio(container_for(path))
                     check_video_audio(path, fmt)
                 except MediaError as exc:
                     raise SessionError(exc.message, loc=loc + ("format" if d.format else "path",)) from None
@@ -336,6 +339,13 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
                     if video is None:
                         raise SessionError("a video deliverable needs `video:` (no clip source has a video stream)",
                                            loc=loc + ("video",))
+                try:
+                    check_video_copy(video, path)
+                except MediaError as exc:
+                    raise SessionError(exc.message, loc=loc + ("path",)) from None
+            elif kind == "premaster":
+                _check_premaster(d, path, loc)
+                fmt = PREMASTER_FORMAT
             else:
                 try:
                     fmt = resolve_format(path, d.format)
@@ -360,6 +370,18 @@ def _resolve_items(session: Session | None, deliverables: list[Deliverable], *, 
         except MixdownError as exc:
             raise _located(exc, session, loc) from None
     return items
+
+
+def _check_premaster(d: Deliverable, path: Path, loc: tuple[str | int, ...]) -> None:
+    """A premaster is a 24-bit WAV with no target (its level is set by its peak)."""
+    if d.format not in (None, PREMASTER_FORMAT):
+        raise SessionError(f"a premaster is a 24-bit WAV ({PREMASTER_FORMAT}), not {d.format}", loc=loc + ("format",))
+    if path.suffix.lower() not in SUFFIXES[PREMASTER_FORMAT]:
+        raise SessionError(f"a premaster is a .wav file, not {path.suffix or '(no suffix)'!r}", loc=loc + ("path",))
+    for name in ("target", "lufs", "true_peak"):
+        if getattr(d, name) is not None:
+            raise SessionError("a premaster is not normalised to a target: its true peak is put at -6 dBTP",
+                               loc=loc + (name,))
 
 
 def _speech_stream(sample_rate: int, method: str) -> Any:
@@ -864,6 +886,41 @@ class _Job:
         for it in self.items:
             if it.kind in ("stems", "me"):
                 self.write_stems(it)
+            elif it.kind == "premaster":
+                self.write_premaster(it)
+
+    def write_premaster(self, it: _Item) -> None:
+        """The premaster file: the session's premaster (auto's stage left out) at -6 dBTP, 24-bit."""
+        from ..analysis.truepeak import TruePeakDetector
+        from ..media.channels import map_channels
+        from .premaster import premaster_gain, write_premaster
+
+        t0 = time.perf_counter()
+        rep = it.report
+        assert self.mixpre is not None
+
+        def read(pos: int, n: int, rd: Any) -> np.ndarray:
+            x = rd.read(pos, n)
+            return x if it.channels == self.channels else map_channels(x, it.channels)
+
+        tp = TruePeakDetector(self.sr, it.channels)
+        with self.mixpre.reader() as rd:
+            for pos in range(0, self.length, self.block):
+                tp.process(read(pos, min(self.block, self.length - pos), rd))
+        gain = premaster_gain(tp.peak(), file=it.path)
+        self.progress.plan(1)
+        with self.mixpre.reader() as rd:
+            m = write_premaster(lambda pos, n: read(pos, n, rd), frames=self.length, channels=it.channels,
+                                sample_rate=self.sr, path=it.path, gain_db=gain, protect=self.protect)
+        self.progress.advance(self.length)
+        rep.files.append(str(it.path))
+        rep.encodes += 1
+        rep.gain_db = gain
+        rep.measured = {k: m[k] for k in ("true_peak_dbtp", "sample_peak_dbfs")}
+        rep.notes.append(f"the mix before the loudness stage, {gain:+.2f} dB to a true peak of -6 dBTP; no limiting")
+        rep.sample_rate = self.sr
+        rep.duration_s = self.length / self.sr
+        rep.seconds += time.perf_counter() - t0
 
     def cleanup(self) -> None:
         for st in self.stages.values():
@@ -1019,7 +1076,10 @@ def render_deliverables(
         job.cleanup()
         shutil.rmtree(work, ignore_errors=True)
     job.timing["total"] = time.perf_counter() - t0
-    return job.report()
+    rep = job.report()
+    if graph.tail_cut is not None:
+        rep.warnings.append(graph.tail_cut.message(sr))
+    return rep
 
 
 def _premaster_from_graph(job: _Job, graph: Any, renderer_cls: Any) -> None:

@@ -54,6 +54,12 @@ CONTAINER_AUDIO = {
     "matroska": ("aac", "opus", "mp3", "flac", "wav16", "wav24", "wav32f"),
     "webm": ("opus",),
 }
+#: Video codecs a container takes, where it is picky (the picture is copied, never re-encoded).
+CONTAINER_VIDEO = {"webm": ("vp8", "vp9", "av1")}
+#: The audio format a video deliverable gets when it names none: what the container is made for.
+#: MP4 and QuickTime players expect AAC; WebM takes only Opus (or Vorbis); Matroska takes
+#: anything, and is chosen when nothing may be lost, so it keeps the mix as 24-bit PCM.
+DEFAULT_AUDIO = {"mp4": "aac", "mov": "aac", "matroska": "wav24", "webm": "opus"}
 #: Seconds of audio encoded ahead of the video packet being copied (interleaving).
 LEAD_S = 0.5
 _READ = 16384
@@ -98,6 +104,57 @@ def container_for(path: str | os.PathLike[str]) -> str:
         raise MediaError(f"a video deliverable must end in {', '.join(_CONTAINER_BY_SUFFIX)}, not "
                          f"{p.suffix or '(no suffix)'!r}", file=p)
     return fmt
+
+
+#: Audio codec names (``--codec``, a job's ``codec`` option) and the delivery format each stands for.
+CODEC_FORMATS = {"aac": "aac", "opus": "opus", "mp3": "mp3", "flac": "flac", "pcm": "wav24"}
+
+
+def video_audio_format(out: str | os.PathLike[str], codec: str | None) -> str:
+    """The audio format inside the video ``out``: ``codec`` checked against its container, or the container's default.
+
+    Raises
+    ------
+    MediaError
+        An unknown codec name, or one the container cannot carry (the message lists those it can).
+    """
+    container = container_for(out)
+    if codec is None:
+        return default_video_audio(container)
+    if codec not in CODEC_FORMATS:
+        raise MediaError(f"unknown audio codec {codec!r}; use one of {', '.join(CODEC_FORMATS)}", file=out)
+    if CODEC_FORMATS[codec] not in CONTAINER_AUDIO[container]:
+        takes = [name for name, f in CODEC_FORMATS.items() if f in CONTAINER_AUDIO[container]]
+        raise MediaError(f"a {Path(out).suffix} file cannot carry {codec} audio; use one of {', '.join(takes)}",
+                         file=out)
+    return CODEC_FORMATS[codec]
+
+
+def default_video_audio(container: str) -> str:
+    """The audio format of a video deliverable in ``container`` when it names none (:data:`DEFAULT_AUDIO`)."""
+    return DEFAULT_AUDIO[container]
+
+
+def check_video_copy(video: str | os.PathLike[str], out: str | os.PathLike[str]) -> None:
+    """Raise unless the container of ``out`` can hold the pictures of ``video`` as they are (stream copy)."""
+    import av
+
+    from ..media.decode import _open_av
+
+    allowed = CONTAINER_VIDEO.get(container_for(out))
+    if allowed is None:
+        return
+    pic = av.stream.Disposition.attached_pic
+    src = _open_av(Path(video))
+    try:
+        names = [s.codec_context.name for s in src.streams.video if not (s.disposition & pic)]
+    finally:
+        src.close()
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise MediaError(f"a {Path(out).suffix} file cannot carry the {bad[0]} pictures of {Path(video).name} (they "
+                         f"are copied, not re-encoded; it takes {', '.join(allowed)}): write .mp4, .mov or .mkv",
+                         file=out)
 
 
 def check_video_audio(path: str | os.PathLike[str], fmt: str) -> str:
@@ -211,6 +268,7 @@ def mux_video(
     video = Path(video)
     out = Path(out)
     container = check_video_audio(out, format)
+    check_video_copy(video, out)
     ref = video_reference(video)
     from .formats import encode_rate, is_lossy
 

@@ -7,14 +7,16 @@ from typing import Any
 
 
 def deliver_video_after_auto(mix: Path, video: Path, output: Path, *, target: Any, speech: Any = None,
-                             keep_original_audio: bool = False, language: str | None = None,
+                             codec: str | None = None, keep_original_audio: bool = False, language: str | None = None,
                              title: str | None = None, protect: list[Path] = ()) -> Any:  # type: ignore[assignment]
     """For ``mixdown auto ... --video V -o out.mp4``: mux ``auto``'s rendered mix into ``V``.
 
     ``auto`` renders its mix to a temporary file (``wav32f``); this normalises and
-    limits it for the AAC track (lossy ceiling), muxes, decodes and verifies.
-    ``target`` is the :class:`~mixdown.deliver.targets.Target` ``auto`` used; a
-    custom target is passed as numbers.
+    limits it for the audio track (the lossy ceiling for a lossy codec), muxes,
+    decodes and verifies. ``target`` is the :class:`~mixdown.deliver.targets.Target`
+    ``auto`` used; a custom target is passed as numbers. ``codec`` is a delivery
+    format (``aac``, ``opus``, ``wav24``, ...); None takes the container's default
+    (:data:`mixdown.deliver.mux.DEFAULT_AUDIO`).
     """
     from ..session.model import Deliverable
     from .deliverables import deliver_file
@@ -22,7 +24,7 @@ def deliver_video_after_auto(mix: Path, video: Path, output: Path, *, target: An
 
     base = target.name.removesuffix(" (custom)")
     exact = target.name in PRESETS
-    d = Deliverable(kind="video", path=str(output), video=str(video),
+    d = Deliverable(kind="video", path=str(output), video=str(video), format=codec,
                     target=base if base in PRESETS else None,
                     lufs=None if exact else target.integrated_lufs,
                     true_peak=None if exact else target.true_peak_dbtp,

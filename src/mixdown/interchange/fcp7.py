@@ -531,7 +531,7 @@ def write_fcp7(session, path: Path, *, name: str) -> list[str]:
         Notes on what FCP7 XML could not hold as such.
     """
     from ..session.io import write_text_atomic
-    from .gaincurve import approximate, clip_gain, track_pan, trim_flat_ends
+    from .gaincurve import approximate, clip_gain, has_gain, track_pan, trim_flat_ends
     from .media import path_to_url
     from .plan import frames_grid, plan, unsupported_notes
 
@@ -592,7 +592,7 @@ def write_fcp7(session, path: Path, *, name: str) -> list[str]:
     xml_track_index = 0
 
     for track, lanes in lanes_by_track:
-        if track.automation.get("gain_db") or track.gain_db:
+        if has_gain(track):
             folded.append(track.name)
         pan_curve = track_pan(session, track)
         for lane in lanes:

@@ -579,7 +579,7 @@ def write_fcpxml(session, path: Path, *, name: str) -> list[str]:
         Notes on what FCPXML could not hold as such.
     """
     from ..session.io import write_text_atomic
-    from .gaincurve import approximate, clip_gain, track_pan, trim_flat_ends
+    from .gaincurve import approximate, clip_gain, has_gain, track_pan, trim_flat_ends
     from .plan import plan, unsupported_notes
 
     notes: list[str] = unsupported_notes(session, "FCPXML")
@@ -649,7 +649,7 @@ def write_fcpxml(session, path: Path, *, name: str) -> list[str]:
     folded: list[str] = []
     muted: list[str] = []
     for track, lanes in lanes_by_track:
-        if track.gain_db or track.automation.get("gain_db"):
+        if has_gain(track):
             folded.append(track.name)
         if track.mute:
             muted.append(track.name)

@@ -9,8 +9,10 @@ the target's law and time grid that follow the session's effective curve within
 a tolerance (0.01 dB by default), adding keyframes only where the laws differ.
 
 Semantics (as :mod:`mixdown.render.engine` applies them): a clip's or strip's gain
-is its static ``gain_db`` *plus* its ``gain_db`` automation (dB add), and clip and
-track gains multiply (dB add).
+is its static ``gain_db`` *plus* its ``gain_db`` automation *plus* its auto layer's
+``gain_db`` and automation (all dB add: each curve with its own keyframes and
+interpolation, summed), and clip and track gains multiply (dB add). So an export
+carries auto's moves and the hand ones as the one volume curve the editor shows.
 """
 
 from __future__ import annotations
@@ -113,12 +115,22 @@ def add(a: Curve, b: Curve) -> Curve:
     return Curve(lambda p: a(p) + b(p), sorted(set(a.breakpoints) | set(b.breakpoints)))
 
 
+def layered_gain(session: Session, obj: Clip | Track, origin: int) -> Curve:
+    """The gain of a clip or strip in dB: hand value and keyframes plus its auto layer's, summed."""
+    return add(level_curve(session, obj.gain_db, obj.automation, "gain_db", origin, "dB"),
+               level_curve(session, obj.auto.gain_db, obj.auto.automation, "gain_db", origin, "dB"))
+
+
+def has_gain(obj: Clip | Track) -> bool:
+    """Whether a clip or strip changes the level at all (hand or auto layer)."""
+    return bool(obj.gain_db or obj.automation.get("gain_db") or obj.auto.gain_db or obj.auto.automation.get("gain_db"))
+
+
 def clip_gain(session: Session, track: Track, clip: Clip, *, with_track: bool) -> Curve:
     """Effective gain in dB of a clip at absolute positions (optionally with its track's gain)."""
-    start = session.samples(clip.start, position=True)
-    c = level_curve(session, clip.gain_db, clip.automation, "gain_db", start, "dB")
+    c = layered_gain(session, clip, session.samples(clip.start, position=True))
     if with_track:
-        c = add(c, level_curve(session, track.gain_db, track.automation, "gain_db", 0, "dB"))
+        c = add(c, layered_gain(session, track, 0))
     return c
 
 

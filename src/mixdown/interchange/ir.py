@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ..errors import MediaError, MixdownError, SessionError, TimelineError
-from ..session.model import ROLES, Clip, Fade, Keyframe, Session, Track
+from ..session.model import ROLES, AutoLayer, Clip, Fade, Keyframe, Session, Track
 from ..session.validate import validate_session
 from ..timebase import frames_to_tc
 from .media import MediaResolver, probe, url_to_path
@@ -42,6 +42,15 @@ class FadeIR:
 
     length: Fraction
     shape: str = "equal-power"
+
+
+@dataclass
+class AutoIR:
+    """mixdown's auto layer of a clip or track (:class:`~mixdown.session.model.AutoLayer`), keys like the hand ones."""
+
+    gain_db: float = 0.0
+    gain_keys: list[Key] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +92,7 @@ class ClipIR:
     source_is_timecode: bool = False
     where: str = ""
     timing: tuple | None = None  # as first written, before transitions moved edges: finds channel twins
+    auto: AutoIR | None = None   # mixdown's auto layer (only .otio carries it)
 
     def __post_init__(self) -> None:
         if self.timing is None:
@@ -98,7 +108,7 @@ class ClipIR:
         self.start = new_start
         self.duration += delta
         self.source_in -= delta
-        for k in self.gain_keys + self.pan_keys:
+        for k in self.gain_keys + self.pan_keys + (self.auto.gain_keys if self.auto else []):
             k.t += delta
 
 
@@ -114,6 +124,7 @@ class TrackIR:
     pan: float = 0.0
     pan_keys: list[Key] = field(default_factory=list)
     mute: bool = False
+    auto: AutoIR | None = None
 
 
 @dataclass
@@ -271,6 +282,8 @@ def build_session(
             track.automation["gain_db"] = [Keyframe(t=_t(p), v=_db(v), interp=i) for p, v, i in tkeys]
         elif tconst is not None:
             track.gain_db = _db(t.gain_db + tconst)
+        if t.auto is not None:
+            track.auto = _auto_layer(t.auto, 1 << 62, sr)
         _track_pan(track, t, pan_segments, sr, report)
         hint = t.role_hint
         role, why = infer_role(t.name, [c.name for c in t.clips] + [Path(url_to_path(c.ref)).name for c in t.clips if c.ref], hint)
@@ -455,6 +468,8 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
         clip.gain_db = _db(c.gain_db)
     else:
         clip.gain_db = _db((const if const is not None else 0.0) + c.gain_db)
+    if c.auto is not None:
+        clip.auto = _auto_layer(c.auto, length, sr)
     fades: dict[str, tuple[int, str]] = {}
     for which in ("fade_in", "fade_out"):
         f = getattr(c, which)
@@ -474,6 +489,14 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
     if not pan_keys and pan_const is None:
         pan_const = c.pan
     return clip, (start, start + length, pan_keys or None, pan_const)
+
+
+def _auto_layer(a: AutoIR, length: int, sr: int) -> AutoLayer:
+    keys, const = _clip_keys(a.gain_keys, length, sr, "dB")
+    layer = AutoLayer(gain_db=_db(a.gain_db + (const or 0.0)), edited=list(a.edited))  # type: ignore[arg-type]
+    if keys:
+        layer.automation["gain_db"] = [Keyframe(t=_t(p), v=_db(v), interp=i) for p, v, i in keys]
+    return layer
 
 
 def _track_pan(track: Track, t: TrackIR, segments, sr: int, report: ImportReport) -> None:

@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import TimelineError
 from ..session.model import Session
 from ..timebase import parse_rate
-from .ir import ClipIR, FadeIR, Key, TimelineIR, TrackIR, crossfade, fade_shape_from_name
+from .ir import AutoIR, ClipIR, FadeIR, Key, TimelineIR, TrackIR, crossfade, fade_shape_from_name
 from .report import ImportReport
 
 NS = "mixdown"
@@ -64,6 +64,26 @@ def _keys(raw: list, sr: int, offset: Fraction = Fraction(0)) -> list[Key]:
         interp = k[2] if len(k) > 2 else "linear"
         out.append(Key(t=Fraction(int(str(t).rstrip("s")), sr) + offset, v=float(v), interp=interp))
     return out
+
+
+def _auto_ir(raw: dict | None, sr: int) -> AutoIR | None:
+    """mixdown's auto layer from OTIO metadata (written by :func:`_auto_meta`)."""
+    if not raw:
+        return None
+    keys = _keys((raw.get("automation") or {}).get("gain_db"), sr)
+    return AutoIR(gain_db=float(raw.get("gain_db", 0.0)), gain_keys=keys, edited=list(raw.get("edited") or []))
+
+
+def _auto_meta(session: Session, layer: Any, shift: int = 0) -> dict[str, Any] | None:
+    """An auto layer as OTIO metadata: kept apart from the hand levels, so a round trip keeps it auto's."""
+    out: dict[str, Any] = {}
+    if layer.gain_db:
+        out["gain_db"] = layer.gain_db
+    if layer.automation.get("gain_db"):
+        out["automation"] = {"gain_db": [_kf(session, kf, shift) for kf in layer.automation["gain_db"]]}
+    if layer.edited:
+        out["edited"] = list(layer.edited)
+    return out or None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,6 +266,7 @@ def _track(t, report: ImportReport, *, edl: bool, sr: int) -> TrackIR:
         auto = tmeta.get("automation", {}) or {}
         track.gain_keys = _keys(auto.get("gain_db"), sr)
         track.pan_keys = _keys(auto.get("pan"), sr)
+        track.auto = _auto_ir(tmeta.get("auto"), sr)
     # Items are placed at (position inside the track - the track's source start): for an EDL
     # the reader stores minus the first record-in there (OTIO #1385), so this gives record time.
     track_start = _secs(t.source_range.start_time) if t.source_range is not None else Fraction(0)
@@ -340,6 +361,7 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
         clip.gain_db = float(cm.get("gain_db", 0.0))
         auto = cm.get("automation", {}) or {}
         clip.gain_keys = _keys(auto.get("gain_db"), sr)
+        clip.auto = _auto_ir(cm.get("auto"), sr)
         for which in ("fade_in", "fade_out"):
             f = cm.get(which)
             if f:
@@ -397,6 +419,9 @@ def _timeline(session: Session, name: str, *, notes: list[str]):
                 auto = {k: [_kf(session, kf) for kf in v] for k, v in track.automation.items()}
                 if auto:
                     tm["automation"] = auto
+                layer = _auto_meta(session, track.auto)
+                if layer:
+                    tm["auto"] = layer
             t.metadata[NS] = tm
             cursor = 0
             items = lane.items if lane is not None else []
@@ -425,6 +450,9 @@ def _timeline(session: Session, name: str, *, notes: list[str]):
                 auto = {k: [_kf(session, kf, -shift) for kf in v] for k, v in p.clip.automation.items()}
                 if auto:
                     cm["automation"] = auto
+                layer = _auto_meta(session, p.clip.auto, -shift)
+                if layer:
+                    cm["auto"] = layer
                 if p.fade_in:
                     cm["fade_in"] = {"length": f"{p.fade_in[0]}s", "shape": p.fade_in[1]}
                 if p.fade_out:
@@ -481,8 +509,10 @@ def write_edl(session: Session, path: Path, *, name: str) -> list[str]:
     to_frame, _, snap = frames_grid(session)
     # an EDL writes source in-points in whole frames too
     lanes_by_track = plan(session, snap=snap, notes=notes, typed_tracks=False, in_grid=snap)
-    if any(t.gain_db or t.automation or t.pan for t in session.tracks) or any(
-            c.gain_db or c.automation for t in session.tracks for c in t.clips):
+    from .gaincurve import has_gain
+
+    if any(has_gain(t) or t.automation or t.pan for t in session.tracks) or any(
+            has_gain(c) for t in session.tracks for c in t.clips):
         notes.append("an EDL cannot carry levels, pan or keyframes: not exported")
 
     def tc(frames: int) -> str:

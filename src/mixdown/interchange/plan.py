@@ -206,7 +206,7 @@ def unsupported_notes(session: Session, fmt: str, *, keeps_track_gain: bool = Fa
     if session.buses:
         notes.append(f"{fmt} cannot carry buses: {', '.join(b.name for b in session.buses)} not exported")
     m = session.master
-    if m.chain or m.gain_db or m.automation:
+    if m.chain or m.gain_db or m.automation or m.auto.gain_db or m.auto.automation:
         notes.append(f"{fmt} cannot carry the master's chain, gain or automation: not exported")
     solo = [t.name for t in session.tracks if t.solo]
     if solo:

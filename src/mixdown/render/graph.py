@@ -39,8 +39,8 @@ class ClipNode:
     start: int          # timeline position of the first sample
     source_in: int      # in-point in the source, session-rate samples
     length: int
-    gain_db: float
-    gain_env: Envelope | None  # clip-relative positions
+    gain_db: float      # hand + auto layer
+    gain_env: Envelope | EnvelopeSum | None  # hand + auto automation, clip-relative positions
     fade_in: int
     fade_in_shape: str
     fade_out: int
@@ -64,8 +64,8 @@ class StripNode:
     chain: list[Processor]
     chain_specs: list[ProcessorSpec]
     sidechains: list[str | None]    # per processor: strip whose output keys it
-    gain_db: float
-    gain_env: Envelope | None
+    gain_db: float                  # hand + auto layer
+    gain_env: Envelope | EnvelopeSum | None  # hand + auto automation
     pan: float
     pan_env: Envelope | None
     mute: bool
@@ -75,6 +75,20 @@ class StripNode:
     role: str | None = None
     latency: int = 0                # of the chain
     input_latency: int = 0          # at the strip input after compensation
+
+
+@dataclass(frozen=True)
+class TailCut:
+    """The session's ``duration`` ends the programme before a reverb or delay tail has died away."""
+
+    strip: str          # whose tail reaches furthest
+    tail_end: int       # where the tails end, samples
+    length: int         # the programme length the session sets, samples
+
+    def message(self, sample_rate: int) -> str:
+        return (f"the session's duration ({self.length / sample_rate:.3f} s) cuts the reverb/delay tail of "
+                f"{self.strip!r}, which runs to {self.tail_end / sample_rate:.3f} s; remove `duration:` "
+                "(the programme then ends with its tails) or lengthen it")
 
 
 @dataclass
@@ -91,6 +105,8 @@ class Graph:
     edge_delay: dict[tuple[str, str], int]
     output_latency: int             # master's total latency, removed at the output
     inputs: dict[str, list[tuple[str, float, bool]]]  # dest -> [(source, level, pre_fader)]
+    content_end: int = 0            # end of the last clip, samples
+    tail_cut: TailCut | None = None  # set when ``duration:`` cuts a tail
 
     @property
     def duration_s(self) -> float:
@@ -105,6 +121,61 @@ class Graph:
 def _envelope(session: Session, keys: list, unit: str, *, offset: int = 0, position: bool = True) -> Envelope:
     positions = [session.samples(k.t, position=position) - offset for k in keys]
     return Envelope(positions, [k.v for k in keys], [k.interp for k in keys], unit=unit)
+
+
+class EnvelopeSum:
+    """Several gain envelopes read as one: their values added (dB gains multiply).
+
+    A clip's or strip's gain is its hand automation plus its auto layer's
+    automation, each evaluated with its own keyframes and interpolation and added
+    sample by sample (not merged into one keyframe list, which could not hold a
+    sum of ``linear`` and ``exp`` segments exactly). It reads like an
+    :class:`~mixdown.dsp.automation.Envelope` for the engine and the analysis.
+    """
+
+    def __init__(self, parts: list[Envelope]) -> None:
+        self.parts = parts
+        self.unit = parts[0].unit
+
+    @property
+    def is_constant(self) -> bool:
+        return all(p.is_constant for p in self.parts)
+
+    @property
+    def positions(self) -> Any:
+        import numpy as np
+
+        return np.unique(np.concatenate([p.positions for p in self.parts]))
+
+    def at(self, position: int) -> float:
+        return float(sum(p.at(position) for p in self.parts))
+
+    def evaluate(self, position: int, n: int) -> Any:
+        out = self.parts[0].evaluate(position, n)
+        for p in self.parts[1:]:
+            out = out + p.evaluate(position, n)
+        return out
+
+    def at_positions(self, positions: Any) -> Any:
+        out = self.parts[0].at_positions(positions)
+        for p in self.parts[1:]:
+            out = out + p.at_positions(positions)
+        return out
+
+    def changes_within(self, position: int, n: int) -> bool:
+        return any(p.changes_within(position, n) for p in self.parts)
+
+
+def gain_envelope(session: Session, layers: list[list], *, position: bool) -> Envelope | EnvelopeSum | None:
+    """The gain curve of a clip or strip from its layers' ``gain_db`` keyframes (hand, auto), or None.
+
+    One layer gives its own :class:`Envelope` (so a session without auto keyframes
+    renders exactly as before); two give their :class:`EnvelopeSum`.
+    """
+    envs = [_envelope(session, keys, "dB", position=position) for keys in layers if keys]
+    if not envs:
+        return None
+    return envs[0] if len(envs) == 1 else EnvelopeSum(envs)
 
 
 def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processor:
@@ -159,8 +230,14 @@ def _align_automation(strip: StripNode) -> None:
         upstream += proc.latency
 
 
-def _strip_automation(session: Session, automation: Automation) -> tuple[Envelope | None, Envelope | None]:
-    gain = _envelope(session, automation["gain_db"], "dB") if "gain_db" in automation else None
+def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Envelope | None]:
+    """Gain (hand + auto automation) and pan envelopes of a track, bus or the master."""
+    automation: Automation = strip.automation
+    try:
+        gain = gain_envelope(session, [automation.get("gain_db"), strip.auto.automation.get("gain_db")],
+                             position=True)
+    except ValueError as exc:
+        raise SessionError(str(exc), loc=loc + ("automation", "gain_db")) from None
     pan = _envelope(session, automation["pan"], "") if "pan" in automation else None
     return gain, pan
 
@@ -257,17 +334,16 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
                     f"fades ({(fade_in + fade_out) / sr:.3f} s) are longer than the clip ({length / sr:.3f} s)",
                     loc=cloc + ("fade_out" if clip.fade_out else "fade_in",),
                 )
-            genv = None
-            if "gain_db" in clip.automation:
-                try:
-                    genv = _envelope(session, clip.automation["gain_db"], "dB", position=False)
-                except ValueError as exc:
-                    raise SessionError(str(exc), loc=cloc + ("automation", "gain_db")) from None
+            try:
+                genv = gain_envelope(session, [clip.automation.get("gain_db"), clip.auto.automation.get("gain_db")],
+                                     position=False)
+            except ValueError as exc:
+                raise SessionError(str(exc), loc=cloc + ("automation", "gain_db")) from None
             if clip.mute:
                 continue
             node = ClipNode(
                 loc=cloc, path=path, stream=clip.stream, start=start, source_in=source_in, length=length,
-                gain_db=clip.gain_db, gain_env=genv,
+                gain_db=clip.gain_db + clip.auto.gain_db, gain_env=genv,
                 fade_in=fade_in, fade_in_shape=clip.fade_in.shape if clip.fade_in else "linear",
                 fade_out=fade_out, fade_out_shape=clip.fade_out.shape if clip.fade_out else "linear",
                 channels=info.channels if info is not None else nch,
@@ -315,14 +391,44 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
         out_latency[name] = s.input_latency + s.latency
         _align_automation(s)
 
+    tail_end, tail_strip = _tail_end(strips, order, inputs)
+    tail_cut = None
     if session.duration is not None:
         length = session.samples(session.duration)
+        if tail_end > max(length, programme_end):
+            tail_cut = TailCut(strip=tail_strip, tail_end=tail_end, length=length)
     else:
-        length = programme_end
+        length = max(programme_end, tail_end)
     return Graph(
         session=session, sample_rate=sr, channels=nch, length=length, strips=strips, order=order,
-        edge_delay=edge_delay, output_latency=out_latency[MASTER], inputs=inputs,
+        edge_delay=edge_delay, output_latency=out_latency[MASTER], inputs=inputs, content_end=programme_end,
+        tail_cut=tail_cut,
     )
+
+
+def _tail_end(strips: dict[str, StripNode], order: list[str],
+              inputs: dict[str, list[tuple[str, float, bool]]]) -> tuple[int, str]:
+    """Where the programme ends with every tail: max over strips of last clip end + tails downstream.
+
+    A strip's signal ends at the latest end of its clips and inputs plus its own
+    chain's tail (reverb, delay: :attr:`~mixdown.dsp.base.Processor.tail`); the
+    master's end is the programme's. Muted strips carry nothing. Returns the end
+    (samples) and the strip whose own tail sets it ("" when no chain has a tail).
+    """
+    end: dict[str, int] = {}
+    setter: dict[str, str] = {}
+    for name in order:
+        s = strips[name]
+        if s.mute:
+            end[name], setter[name] = 0, ""
+            continue
+        e, who = max([(c.end, "") for c in s.clips] + [(end[src], setter[src]) for src, _, _ in inputs[name]],
+                     default=(0, ""))
+        tail = sum(p.tail for p in s.chain)
+        if e > 0 and tail > 0:
+            e, who = e + tail, name
+        end[name], setter[name] = e, who
+    return end[MASTER], setter[MASTER]
 
 
 def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out_channels: int,
@@ -338,12 +444,12 @@ def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out
             exc.loc = exc.loc or loc + ("chain", pi)
             raise
         chain.append((proc, spec))
-    gain_env, pan_env = _strip_automation(session, strip.automation)
+    gain_env, pan_env = _strip_automation(session, strip, loc)
     procs = [p for p, _ in chain]
     return StripNode(
         name=getattr(strip, "name", MASTER), kind=kind, loc=loc, channels=channels, out_channels=out_channels,
         chain=procs, chain_specs=[s for _, s in chain], sidechains=[s.sidechain for _, s in chain],
-        gain_db=strip.gain_db, gain_env=gain_env, pan=getattr(strip, "pan", 0.0), pan_env=pan_env,
+        gain_db=strip.gain_db + strip.auto.gain_db, gain_env=gain_env, pan=getattr(strip, "pan", 0.0), pan_env=pan_env,
         mute=getattr(strip, "mute", False), output=None if kind == "master" else strip.output,
         sends=[(s.bus, float(10 ** (s.level_db / 20)), s.pre_fader) for s in getattr(strip, "sends", [])],
         clips=clips, role=getattr(strip, "role", None), latency=sum(p.latency for p in procs),

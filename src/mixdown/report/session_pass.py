@@ -94,17 +94,19 @@ def _speech_from_decisions(decisions: Sequence[dict[str, Any]], sample_rate: int
 
 
 def _gain_curve(session: Any, track: Any, length: int, columns: int) -> dict[str, list[float]]:
-    """The track's fader gain (static + automation), dB, at the column centres."""
-    from ..dsp.automation import Envelope
+    """The track's fader gain (hand and auto layer, static + automation), dB, at the column centres.
+
+    The curve is the renderer's own: :func:`mixdown.render.graph.gain_envelope` sums the layers.
+    """
+    from ..render.graph import gain_envelope
 
     sr = session.sample_rate
     pos = ((np.arange(columns) + 0.5) * length / columns).astype(np.int64)
-    g = np.full(columns, float(track.gain_db))
-    keys = track.automation.get("gain_db")
-    if keys:
-        env = Envelope([session.samples(k.t, position=True) for k in keys], [k.v for k in keys],
-                       [k.interp for k in keys], unit="dB")
-        g = g + np.array([env.at(int(p)) for p in pos])
+    g = np.full(columns, float(track.gain_db + track.auto.gain_db))
+    env = gain_envelope(session, [track.automation.get("gain_db"), track.auto.automation.get("gain_db")],
+                        position=True)
+    if env is not None:
+        g = g + env.at_positions(pos)
     return {"t": [round(float(p) / sr, 3) for p in pos], "db": [round(float(v), 2) for v in g]}
 
 

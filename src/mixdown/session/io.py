@@ -15,7 +15,10 @@ from ..files.atomic import write_text_atomic as _write_text
 from .model import Session
 from .validate import validate_session
 
-SUPPORTED_VERSION = 1
+#: The version this mixdown writes.
+SUPPORTED_VERSION = 2
+#: Versions it reads (older ones are upgraded on load, see :func:`upgrade`).
+READABLE_VERSIONS = (1, 2)
 
 
 def _line_map(text: str, file: Path) -> dict[Loc, int]:
@@ -68,6 +71,47 @@ def _friendly(err: dict[str, Any]) -> str:
     return msg.replace("Input should be", "must be")
 
 
+def upgrade(data: dict[str, Any], *, file: Path | None = None, lines: dict[Loc, int] | None = None) -> dict[str, Any]:
+    """Bring a parsed session document of any readable version to the current one.
+
+    Version 1 has no auto layers: ``auto`` wrote its gains and keyframes into the
+    hand values, where they cannot be told apart from a person's, so everything in
+    a version-1 file counts as hand-made (a later ``auto`` honours those moves
+    instead of replacing them). Processors with an ``auto-`` id stay ``auto``'s, as
+    they were in version 1. An ``auto:`` key in a version-1 file is an error: the
+    layer exists from version 2.
+
+    Returns
+    -------
+    dict
+        The document at :data:`SUPPORTED_VERSION` (a shallow copy; ``data`` is not changed).
+    """
+    version = data.get("mixdown")
+    if version == 1:
+        loc = _find_key(data, "auto")
+        if loc is not None:
+            raise SessionError("auto layers need 'mixdown: 2' (version 1 has none)", file=file, loc=loc,
+                               line=(lines or {}).get(loc))
+        data = {**data, "mixdown": SUPPORTED_VERSION}
+    return data
+
+
+def _find_key(data: Any, key: str, path: Loc = ()) -> Loc | None:
+    """Location of the first ``key`` on a track, bus, clip or the master of a session document."""
+    if not isinstance(data, dict):
+        return None
+    if path and key in data:
+        return path + (key,)
+    for name in ("tracks", "buses", "clips"):
+        items = data.get(name)
+        if isinstance(items, list):
+            for i, item in enumerate(items):
+                found = _find_key(item, key, path + (name, i))
+                if found is not None:
+                    return found
+    return _find_key(data.get("master"), key, ("master",)) if not path else None
+
+
 def session_from_data(data: Any, *, file: Path | None = None, base_dir: Path | None = None,
                       lines: dict[Loc, int] | None = None) -> Session:
     """Validate a parsed session document into a :class:`Session`.
@@ -79,15 +123,17 @@ def session_from_data(data: Any, *, file: Path | None = None, base_dir: Path | N
     """
     lines = lines or {}
     if not isinstance(data, dict):
-        raise SessionError("a session is a mapping with 'mixdown: 1' at the top", file=file, line=1)
+        raise SessionError(f"a session is a mapping with 'mixdown: {SUPPORTED_VERSION}' at the top", file=file, line=1)
     version = data.get("mixdown")
     if version is None:
-        raise SessionError("missing 'mixdown: 1' version header", file=file, line=1)
-    if version != SUPPORTED_VERSION:
+        raise SessionError(f"missing 'mixdown: {SUPPORTED_VERSION}' version header", file=file, line=1)
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise SessionError(
-            f"session format version {version!r} is not supported (this mixdown reads version {SUPPORTED_VERSION})",
+            f"session format version {version!r} is not supported (this mixdown reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))})",
             file=file, loc=("mixdown",), line=lines.get(("mixdown",)),
         )
+    data = upgrade(data, file=file, lines=lines)
     try:
         session = Session.model_validate(data)
     except ValidationError as exc:

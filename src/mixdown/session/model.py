@@ -1,6 +1,6 @@
 """The session model: what a mix is, as plain data.
 
-A session file (YAML or JSON, ``mixdown: 1``) and these pydantic objects are the
+A session file (YAML or JSON, ``mixdown: 2``) and these pydantic objects are the
 same thing. Times are kept *as written* (seconds, ``HH:MM:SS.mmm``, timecode,
 ``123456s``) so a saved session diffs cleanly; :attr:`Session.timebase` converts them
 to integer samples, once, when the render graph is built.
@@ -72,6 +72,39 @@ class Keyframe(_Model):
 
 Automation = dict[str, list[Keyframe]]
 
+#: Names of the values of an auto layer, as :attr:`AutoLayer.edited` lists them.
+AutoValue = Literal["gain_db", "automation.gain_db"]
+
+
+class AutoLayer(_Model):
+    """``auto``'s own moves on a clip, track, bus or the master, kept apart from the hand values.
+
+    Written only by ``auto``; the hand values beside it (``gain_db``,
+    ``automation.gain_db``) stay the person's. The renderer adds them in dB:
+    effective gain = hand ``gain_db`` + ``auto.gain_db`` + hand automation + auto
+    automation. Running ``auto`` again replaces this layer, except the values a
+    person changed and listed in ``edited``, which are kept as they are.
+
+    Attributes
+    ----------
+    gain_db : float
+        auto's static gain (leveling on a clip, balance on a track), dB.
+    automation : dict
+        Only ``gain_db``: auto's keyframes (ducks, rides), dB, timed like the hand
+        automation beside it (clip-relative on a clip, absolute on a strip).
+    edited : list of str
+        ``gain_db`` and/or ``automation.gain_db``: auto values a person changed,
+        which the next ``auto`` keeps (the whole lane, for a keyframe lane).
+    """
+
+    gain_db: float = Field(0.0, ge=-144.0, le=48.0)
+    automation: Automation = Field(default_factory=dict)
+    edited: list[AutoValue] = Field(default_factory=list)
+
+    def is_edited(self, name: str) -> bool:
+        """Whether the value ``name`` (``gain_db`` or ``automation.gain_db``) was changed by a person."""
+        return name in self.edited
+
 
 class Fade(_Model):
     """A fade at a clip edge: its length and the curve's shape."""
@@ -141,10 +174,12 @@ class Clip(_Model):
     duration : time, optional
         Length on the timeline; default to the source's end.
     gain_db : float
-        Clip gain.
+        Clip gain (the person's; ``auto`` writes its own into ``auto``).
     fade_in, fade_out : Fade, optional
     automation : dict
         Only ``gain_db``; keyframe times are relative to the clip's start.
+    auto : AutoLayer
+        ``auto``'s clip gain (dialogue leveling), added to the hand values.
     """
 
     name: str | None = None
@@ -158,6 +193,7 @@ class Clip(_Model):
     fade_out: Fade | None = None
     mute: bool = False
     automation: Automation = Field(default_factory=dict)
+    auto: AutoLayer = Field(default_factory=AutoLayer)
 
 
 class _Strip(_Model):
@@ -168,6 +204,7 @@ class _Strip(_Model):
     output: str = MASTER
     sends: list[Send] = Field(default_factory=list)
     automation: Automation = Field(default_factory=dict)
+    auto: AutoLayer = Field(default_factory=AutoLayer)
 
 
 class Track(_Strip):
@@ -192,6 +229,7 @@ class Master(_Model):
     gain_db: float = Field(0.0, ge=-144.0, le=48.0)
     chain: list[ProcessorSpec] = Field(default_factory=list)
     automation: Automation = Field(default_factory=dict)
+    auto: AutoLayer = Field(default_factory=AutoLayer)
 
 
 def _layout_name(value: Any) -> Any:
@@ -209,8 +247,10 @@ class Deliverable(_Model):
     ----------
     kind : str
         ``mix`` (the master), ``stems`` (one file per role), ``me`` (music +
-        effects + ambience, no dialogue) or ``video`` (the mix muxed into a copy of
-        ``video`` with the video stream copied packet for packet).
+        effects + ambience, no dialogue), ``video`` (the mix muxed into a copy of
+        ``video`` with the video stream copied packet for packet) or ``premaster``
+        (the hand-off to mastering: 24-bit WAV at the session rate, true peak at
+        -6 dBTP, without auto's loudness gain and limiter).
     path : str
         Output file (for ``stems``: a folder), relative to the session file.
     format : str
@@ -235,7 +275,7 @@ class Deliverable(_Model):
         Metadata of the new audio track.
     """
 
-    kind: Literal["mix", "stems", "me", "video"] = "mix"
+    kind: Literal["mix", "stems", "me", "video", "premaster"] = "mix"
     path: str
     format: str | None = None
     target: str | None = None
@@ -253,7 +293,7 @@ class Deliverable(_Model):
 class Session(_Model):
     """A whole mix. See the module docstring and ``docs`` in the README."""
 
-    mixdown: Literal[1] = 1
+    mixdown: Literal[2] = 2
     sample_rate: int = Field(48000, ge=8000, le=384000)
     layout: LayoutName = "stereo"
     frame_rate: int | float | str = 25

@@ -14,6 +14,7 @@ from .model import MASTER, Automation, Session
 
 TRACK_PARAMS = {"gain_db": "dB", "pan": ""}
 CLIP_PARAMS = {"gain_db": "dB"}
+AUTO_PARAMS = {"gain_db": "dB"}  # what an auto layer may automate, on any clip or strip
 
 
 def _samples(session: Session, value, loc: Loc, *, position: bool = False, allow_negative: bool = False) -> int:
@@ -66,6 +67,7 @@ def validate_session(session: Session) -> None:
     for ti, track in enumerate(session.tracks):
         tloc: Loc = ("tracks", ti)
         check_automation(session, track.automation, TRACK_PARAMS, tloc, position=True)
+        check_automation(session, track.auto.automation, AUTO_PARAMS, tloc + ("auto",), position=True)
         for ci, clip in enumerate(track.clips):
             cloc = tloc + ("clips", ci)
             _samples(session, clip.start, cloc + ("start",), position=True)
@@ -86,9 +88,12 @@ def validate_session(session: Session) -> None:
             if length is not None and fades > length:
                 raise SessionError("fade_in and fade_out together are longer than the clip", loc=cloc + ("fade_out",))
             check_automation(session, clip.automation, CLIP_PARAMS, cloc, position=False)
+            check_automation(session, clip.auto.automation, AUTO_PARAMS, cloc + ("auto",), position=False)
     for bi, bus in enumerate(session.buses):
         check_automation(session, bus.automation, TRACK_PARAMS, ("buses", bi), position=True)
+        check_automation(session, bus.auto.automation, AUTO_PARAMS, ("buses", bi, "auto"), position=True)
     check_automation(session, session.master.automation, CLIP_PARAMS, ("master",), position=True)
+    check_automation(session, session.master.auto.automation, AUTO_PARAMS, ("master", "auto"), position=True)
     if session.duration is not None:
         _samples(session, session.duration, ("duration",))
 

@@ -105,8 +105,8 @@ def test_bad_time_syntax(tmp_path):
 
 def test_bad_role_and_version(tmp_path):
     assert "must be" in err(tmp_path, GOOD.replace("role: music", "role: musik"))
-    assert "version 2 is not supported" in err(tmp_path, GOOD.replace("mixdown: 1", "mixdown: 2"))
-    assert "missing 'mixdown: 1'" in err(tmp_path, GOOD.replace("mixdown: 1\n", ""))
+    assert "version 3 is not supported" in err(tmp_path, GOOD.replace("mixdown: 1", "mixdown: 3"))
+    assert "missing 'mixdown: 2'" in err(tmp_path, GOOD.replace("mixdown: 1\n", ""))
 
 
 def test_yaml_syntax_and_duplicates(tmp_path):

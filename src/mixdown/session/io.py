@@ -15,7 +15,20 @@ from ..errors import Loc, SessionError
 from .model import Session
 from .validate import validate_session
 
-SUPPORTED_VERSION = 1
+SUPPORTED_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+
+
+def upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 document as version 2 (a copy; a version-2 document is returned as it is).
+
+    Version 2 adds only optional fields (track and bus ``color``, bus ``solo``,
+    ``groups``), each defaulting to what version 1 meant, so the upgrade is the
+    version number.
+    """
+    if data.get("mixdown") == 1:
+        return {**data, "mixdown": 2}
+    return data
 
 
 def _line_map(text: str, file: Path) -> dict[Loc, int]:
@@ -79,15 +92,17 @@ def session_from_data(data: Any, *, file: Path | None = None, base_dir: Path | N
     """
     lines = lines or {}
     if not isinstance(data, dict):
-        raise SessionError("a session is a mapping with 'mixdown: 1' at the top", file=file, line=1)
+        raise SessionError(f"a session is a mapping with 'mixdown: {SUPPORTED_VERSION}' at the top", file=file, line=1)
     version = data.get("mixdown")
     if version is None:
-        raise SessionError("missing 'mixdown: 1' version header", file=file, line=1)
-    if version != SUPPORTED_VERSION:
+        raise SessionError(f"missing 'mixdown: {SUPPORTED_VERSION}' version header", file=file, line=1)
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
         raise SessionError(
-            f"session format version {version!r} is not supported (this mixdown reads version {SUPPORTED_VERSION})",
+            f"session format version {version!r} is not supported (this mixdown reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))})",
             file=file, loc=("mixdown",), line=lines.get(("mixdown",)),
         )
+    data = upgrade(data)
     try:
         session = Session.model_validate(data)
     except ValidationError as exc:

@@ -22,6 +22,7 @@ from ..errors import MixdownError
 from .state import Studio, StudioError
 
 CHUNK = 1 << 16
+MAX_PREVIEW_READ = 1 << 27      # bytes of the preview bundle answered in one piece (a few segments)
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml",
          ".txt": "text/plain", ".md": "text/plain"}
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -219,7 +220,14 @@ def create_app(studio: Studio, token: str) -> FastAPI:
     @app.get("/api/audio/preview.wav", dependencies=api)
     def preview_audio(request: Request) -> Response:
         pv = studio.preview
-        return _ranged(request, pv.size(), pv.read, "audio/wav")
+        size = pv.size()
+        rng = byte_range(request.headers.get("range"), size)
+        if rng is None or rng[1] - rng[0] > MAX_PREVIEW_READ:
+            return _ranged(request, size, pv.read, "audio/wav")
+        body, versions = pv.read_versions(*rng)
+        return Response(body, status_code=206, media_type="audio/wav", headers={
+            "Accept-Ranges": "bytes", "Content-Range": f"bytes {rng[0]}-{rng[1] - 1}/{size}", "Cache-Control": "no-store",
+            "X-Segment-Versions": ",".join(map(str, versions)), "Access-Control-Expose-Headers": "X-Segment-Versions"})
 
     @app.get("/api/audio/source/{index}", dependencies=api)
     def source_audio(index: int, request: Request) -> Response:

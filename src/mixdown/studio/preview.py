@@ -92,10 +92,12 @@ class Preview:
 
     # -- session -----------------------------------------------------------------
 
-    def set_session(self, data: dict[str, Any], base_dir: Path, affected: tuple[int, int] | None) -> None:
+    def set_session(self, data: dict[str, Any], base_dir: Path, affected: tuple[int, int] | None, *,
+                    version: int) -> None:
         """Compile the bundle's graphs for new session data.
 
-        ``affected`` is the timeline range an edit changed (None: everything).
+        ``affected`` is the timeline range an edit changed (None: everything);
+        ``version`` the studio's session version this data is (segments carry it).
         """
         from ..render.graph import check
         from ..session import session_from_data
@@ -112,7 +114,7 @@ class Preview:
             self.sample_rate = graph.sample_rate
             self.seg = SEGMENT_S * graph.sample_rate
             self.length = max(graph.length, raw.length)
-            self.version += 1
+            self.version = version
             if not same_shape:
                 for k in list(self._done):
                     self._drop(k)
@@ -144,28 +146,38 @@ class Preview:
 
     def read(self, a: int, b: int) -> bytes:
         """Bytes ``[a, b)`` of the bundle WAV, rendering the segments they need."""
+        return self.read_versions(a, b)[0]
+
+    def read_versions(self, a: int, b: int) -> tuple[bytes, list[int]]:
+        """Bytes ``[a, b)`` and the session version each segment in them was rendered at."""
         out = bytearray()
+        versions: list[int] = []
         if a < HEADER:
             out += wav_header(self.channels, self.sample_rate, self.length)[a:min(b, HEADER)]
             a = HEADER
         if a >= b:
-            return bytes(out)
+            return bytes(out), versions
         fb = self.channels * 4
         f0, f1 = (a - HEADER) // fb, -(-(b - HEADER) // fb)
         cut0 = (a - HEADER) - f0 * fb
         self._focus = f0
         parts = []
         for k in range(f0 // self.seg, (max(f1, f0 + 1) - 1) // self.seg + 1):
-            seg = self.segment(k)
+            seg, v = self.segment_version(k)
+            versions.append(v)
             s0 = k * self.seg
             lo, hi = max(f0 - s0, 0), min(f1 - s0, seg.shape[0])
             parts.append(seg[lo:hi])
         joined = np.concatenate(parts).tobytes() if parts else b""
         out += joined[cut0:cut0 + (b - a)]
-        return bytes(out)
+        return bytes(out), versions
 
     def segment(self, k: int) -> np.ndarray:
         """Segment ``k`` as (frames, channels) float32, rendered if missing or stale."""
+        return self.segment_version(k)[0]
+
+    def segment_version(self, k: int) -> tuple[np.ndarray, int]:
+        """Segment ``k`` and the session version it was rendered at."""
         with self.lock:
             lock = self._seg_locks.setdefault(k, threading.Lock())
         with lock:
@@ -173,11 +185,13 @@ class Preview:
                 hit = self._done.get(k)
                 fresh = hit is not None and k not in self._stale
                 version = self.version
+                snap = (self.graph, self.raw, list(self.tracks), self.per, k * self.seg,
+                        min((k + 1) * self.seg, self.length))
             if fresh:
                 assert hit is not None
                 self._touch(k)
-                return np.fromfile(hit[1], dtype=np.float32).reshape(-1, self.channels)
-            block = self._render(k)
+                return np.fromfile(hit[1], dtype=np.float32).reshape(-1, self.channels), hit[0]
+            block = self._render(*snap)
             file = self.folder / f"preview-{k}-{version}.f32"
             block.tofile(file)
             with self.lock:
@@ -190,15 +204,12 @@ class Preview:
                     self._touch(k)
                 else:  # an edit came in while rendering: serve this once, render again next time
                     file.unlink(missing_ok=True)
-            return block
+            return block, version
 
-    def _render(self, k: int) -> np.ndarray:
+    def _render(self, graph: Any, raw: Any, tracks: list[str], per: int, s0: int, s1: int) -> np.ndarray:
+        """Frames ``[s0, s1)`` of the bundle from the graphs of one session version."""
         from ..render.engine import Renderer
 
-        with self.lock:
-            graph, raw, tracks, per = self.graph, self.raw, list(self.tracks), self.per
-            s0 = k * self.seg
-            s1 = min(s0 + self.seg, self.length)
         n = max(s1 - s0, 0)
         out = np.zeros((n, per * (len(tracks) + 1)), np.float32)
         if n == 0:

@@ -73,7 +73,10 @@ def run(path: Path, *, port: int = 0, open_browser: bool = True, media_root: Pat
         config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=2)
         server = uvicorn.Server(config)
-        server.run(sockets=[sock])
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled: a clean stop, not an error
+            pass
     finally:
         if studio is not None:
             studio.preview.stop()

@@ -86,7 +86,7 @@ class Studio:
         store_dir = None if cache_dir is False else (cache_root() if cache_dir in (None, True) else Path(cache_dir))
         self.peaks = PeakStore(session.sample_rate, store_dir)
         self.preview = Preview(tmp)
-        self.preview.set_session(self.data, self.base_dir, None)
+        self.preview.set_session(self.data, self.base_dir, None, version=self.version)
         self.decisions: list[dict[str, Any]] = []
         from .analysis import Analyses
         from .jobs import Jobs
@@ -128,7 +128,7 @@ class Studio:
             self.version += 1
             version = self.version
         if affected != (0, 0):
-            self.preview.set_session(new, self.base_dir, affected)
+            self.preview.set_session(new, self.base_dir, affected, version=version)
             self.analyses.changed()
         return {"version": version, "affected": list(affected) if affected else None, "lanes": self.lanes()}
 
@@ -226,7 +226,7 @@ class Studio:
                               "keyframes": keys(c.automation.get("gain_db", []), position=False)})
             tracks.append({"name": t.name, "role": t.role, "color": t.display_color, "output": t.output,
                            "gain_db": t.gain_db, "pan": t.pan, "mute": t.mute, "solo": t.solo,
-                           "heard": not strip.mute, "effective_db": effective(t.name), "clips": clips,
+                           "heard": not strip.mute, "effective_db": effective(t.name), "strip_db": strip.gain_db, "clips": clips,
                            "keyframes": keys(t.automation.get("gain_db", [])), "auto": auto_layer(t)})
         buses = [{"name": b.name, "role": b.role, "color": b.display_color, "output": b.output, "gain_db": b.gain_db,
                   "mute": b.mute, "solo": b.solo, "keyframes": keys(b.automation.get("gain_db", []))}

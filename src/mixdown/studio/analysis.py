@@ -10,13 +10,13 @@ pass (the previous one is abandoned at its next block).
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 import numpy as np
 
 MAX_POINTS = 4000
 RESTART_DELAY_S = 1.0
+START_DELAY_S = 3.0
 
 
 def thin(t: np.ndarray, v: np.ndarray, n: int = MAX_POINTS) -> dict[str, list[float | None]]:
@@ -42,7 +42,8 @@ class Analyses:
 
     def start(self) -> None:
         self._spawn(self._speech, "mixdown-speech")
-        self.changed(delay=0.0)
+        # after the page has had its first peaks: the pass renders the whole programme
+        self.changed(delay=START_DELAY_S)
 
     def stop(self) -> None:
         self._stop.set()
@@ -103,8 +104,8 @@ class Analyses:
         from ..analysis.loudness import LoudnessMeter
         from ..render.engine import Renderer
 
-        if delay:
-            time.sleep(delay)
+        if delay and self._stop.wait(delay):
+            return
         st = self.studio
         with st.lock:
             graph, version = st.graph, st.version

@@ -230,16 +230,16 @@ def create_app(studio: Studio, token: str) -> FastAPI:
             "X-Segment-Versions": ",".join(map(str, versions)), "Access-Control-Expose-Headers": "X-Segment-Versions"})
 
     @app.get("/api/audio/source/{index}", dependencies=api)
-    def source_audio(index: int, request: Request) -> Response:
+    def source_audio(index: str, request: Request) -> Response:
         files = studio.media()
-        if not 0 <= index < len(files):
+        if not index.isdecimal() or not 0 <= int(index) < len(files):
             raise StudioError("not found", 404)
-        p = files[index]
+        p = files[int(index)]
         return _ranged(request, p.stat().st_size, _file_reader(p), "application/octet-stream")
 
     @app.get("/api/audio/render/{job_id}/{index}", dependencies=api)
-    def render_audio(job_id: str, index: int, request: Request) -> Response:
-        p = studio.jobs.path(job_id, index)
+    def render_audio(job_id: str, index: str, request: Request) -> Response:
+        p = studio.jobs.path(job_id, int(index)) if index.isdecimal() else None
         if p is None or not p.is_file():
             raise StudioError("not found", 404)
         return _ranged(request, p.stat().st_size, _file_reader(p), "application/octet-stream")

@@ -153,7 +153,10 @@ class Studio:
         out = self.save_path
         if out.resolve() in self.inputs and out.resolve() != self.path or (self.imported and out.resolve() == self.path):
             raise StudioError(f"{out}: refusing to write over an input of the session", 409)
-        save_session(session, out)
+        try:
+            save_session(session, out)
+        except OSError as exc:
+            raise StudioError(f"{out}: not saved: {exc.strerror or exc}", 500) from None
         with self.lock:
             self.saved_version = version
         return out
@@ -287,7 +290,7 @@ class Studio:
 
 
 def _listed(x: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else round(float(v), 3) for v in x]
+    return [None if not np.isfinite(v) else round(float(v), 6) for v in x]
 
 
 def strip_gain(strip: Any, pos: np.ndarray) -> np.ndarray:

@@ -109,6 +109,7 @@ export class Timeline {
 
   bind() {
     window.addEventListener("resize", () => this.resize());
+    new ResizeObserver(() => this.resize()).observe(this.lanesEl);
     this.ruler.addEventListener("pointerdown", (e) => this.studio.seek(this.sampleAt(e.offsetX)));
     this.lanesEl.addEventListener("wheel", (e) => {
       if (e.ctrlKey || e.metaKey) {

@@ -38,6 +38,7 @@ class Studio {
     this.side.init();
     this.bind();
     const audio = await this.player.init(state.preview, this.config);
+    console.info(`studio: audio ${audio}`);
     this.audioGate(audio !== "running");
     if (this.config.import_notes.length) this.message(`imported: ${this.config.import_notes.length} note(s) — ${this.config.import_notes[0]}`);
     this.poll();
@@ -301,6 +302,7 @@ class Studio {
 
   async save() {
     const el = document.querySelector('[data-status="save"]');
+    el.textContent = "saving…";
     await this.queue;
     try {
       const r = await send("POST", "/api/save");

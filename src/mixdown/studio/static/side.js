@@ -48,6 +48,7 @@ export class Side {
   }
 
   draw() {
+    if (!this.studio.player.playing) this.meter({ m: null, s: null });
     const c = document.getElementById("loudness");
     const dpr = window.devicePixelRatio || 1;
     const W = c.clientWidth, H = 150;
@@ -93,6 +94,8 @@ export class Side {
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.fillStyle = "#141619"; g.fillRect(0, 0, W, H);
     const x = (l) => ((Math.max(LO, Math.min(HI, l)) - LO) / (HI - LO)) * W;
+    g.fillStyle = "#2a2e34";
+    for (let l = LO; l <= HI; l += 10) g.fillRect(x(l), 0, 1, H);
     const bar = (v, row, color) => { if (v !== null && Number.isFinite(v)) { g.fillStyle = color; g.fillRect(0, row, x(v), 12); } };
     bar(m.m, 3, "#4cbf7a"); bar(m.s, 19, "#4e9fe5");
     g.fillStyle = "#f0b43c"; g.fillRect(x(this.target.integrated_lufs), 0, 2, H);

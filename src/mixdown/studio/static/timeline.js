@@ -253,13 +253,13 @@ export class Timeline {
     const v = this.view;
     // speech regions (dialogue lanes): a band along the bottom and a faint tint
     const speech = this.studio.speech[lane.track] || [];
-    g.fillStyle = "rgba(120, 200, 255, 0.07)";
+    const band = [];
     for (const [a, b] of speech) {
       const x0 = this.x(a), x1 = this.x(b);
       if (x1 < 0 || x0 > W) continue;
+      g.fillStyle = "rgba(140, 220, 255, 0.06)";
       g.fillRect(x0, 0, Math.max(1, x1 - x0), H);
-      g.fillStyle = "rgba(120, 200, 255, 0.55)"; g.fillRect(x0, H - 4, Math.max(1, x1 - x0), 3);
-      g.fillStyle = "rgba(120, 200, 255, 0.07)";
+      band.push([x0, x1]);
     }
     const color = t.color;
     for (const clip of t.clips) {
@@ -281,6 +281,9 @@ export class Timeline {
     }
     lane.drawnPeaks = false;
     if (lane.peaks) this.drawPeaks(g, lane, W, H, color);
+    // speech regions on top of the clips: a bright bar along the lane's foot
+    g.fillStyle = "rgba(120, 235, 200, 0.9)";
+    for (const [x0, x1] of band) g.fillRect(x0, H - 5, Math.max(1, x1 - x0), 3);
     if (lane.curve) this.drawCurve(g, lane, W, H);
     this.placeHandles(lane, t, W, H);
     c.dataset.drawn = lane.drawnPeaks ? "peaks" : "clips";

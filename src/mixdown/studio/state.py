@@ -199,13 +199,14 @@ class Studio:
         def keys(kfs: list, *, position: bool = True) -> list[list[Any]]:
             return [[session.samples(k.t, position=position), k.v, k.interp] for k in kfs]
 
-        def auto_layer(item: Any) -> dict[str, Any] | None:
+        def auto_layer(item: Any, position: bool = True) -> dict[str, Any] | None:
+            # session format 2's auto layer (written by ``auto``), where the session has one
             layer = getattr(item, "auto", None)
             if layer is None:
                 return None
             autos = getattr(layer, "automation", {}) or {}
             return {"gain_db": getattr(layer, "gain_db", 0.0),
-                    "keyframes": keys(autos.get("gain_db", []), position=True),
+                    "keyframes": keys(autos.get("gain_db", []), position=position),
                     "edited": list(getattr(layer, "edited", []) or [])}
 
         def effective(name: str) -> float:
@@ -226,13 +227,15 @@ class Studio:
                 clips.append({"index": ci, "name": c.name or Path(c.source).name, "source": Path(c.source).name,
                               "start": n.start if n else session.samples(c.start, position=True),
                               "end": n.end if n else None, "gain_db": c.gain_db, "mute": c.mute,
+                              "effective_gain_db": n.gain_db if n else c.gain_db, "auto": auto_layer(c, False),
                               "keyframes": keys(c.automation.get("gain_db", []), position=False)})
             tracks.append({"name": t.name, "role": t.role, "color": t.display_color, "output": t.output,
                            "gain_db": t.gain_db, "pan": t.pan, "mute": t.mute, "solo": t.solo,
                            "heard": not strip.mute, "effective_db": effective(t.name), "strip_db": strip.gain_db, "clips": clips,
                            "keyframes": keys(t.automation.get("gain_db", [])), "auto": auto_layer(t)})
         buses = [{"name": b.name, "role": b.role, "color": b.display_color, "output": b.output, "gain_db": b.gain_db,
-                  "mute": b.mute, "solo": b.solo, "keyframes": keys(b.automation.get("gain_db", []))}
+                  "pan": b.pan, "mute": b.mute, "solo": b.solo, "auto": auto_layer(b),
+                  "keyframes": keys(b.automation.get("gain_db", []))}
                  for b in session.buses]
         groups = [{"name": g.name, "members": g.members, "gain_db": g.gain_db, "mute": g.mute, "solo": g.solo,
                    "color": g.display_color} for g in session.groups]

@@ -96,7 +96,9 @@ class Studio {
     if (kind === "track") return { keys: t.keyframes };
     if (kind === "auto") return t.auto ? { keys: t.auto.keyframes } : null;
     const clip = t.clips.find((c) => c.index === Number(kind.split("-")[1]));
-    return clip ? { keys: clip.keyframes, clip } : null;
+    if (!clip) return null;
+    if (kind.startsWith("clipauto")) return clip.auto ? { keys: clip.auto.keyframes, clip } : null;
+    return { keys: clip.keyframes, clip };
   }
 
   // -- edits ---------------------------------------------------------------------------
@@ -200,16 +202,26 @@ class Studio {
   keysIn(d, track, kind) {
     const t = d.tracks.find((x) => x.name === track);
     if (kind === "track") { t.automation = t.automation || {}; return { owner: t.automation, t }; }
-    if (kind === "auto") {
-      t.auto = t.auto || {};
-      t.auto.automation = t.auto.automation || {};
-      // a hand edit of auto's keyframes is marked, so auto's next run keeps it
-      t.auto.edited = Array.from(new Set([...(t.auto.edited || []), "automation.gain_db"]));
-      return { owner: t.auto.automation, t };
-    }
+    if (kind === "auto") return { owner: this.autoLayer(t, "automation.gain_db").automation, t };
     const clip = t.clips[Number(kind.split("-")[1])];
+    if (kind.startsWith("clipauto")) return { owner: this.autoLayer(clip, "automation.gain_db").automation, t };
     clip.automation = clip.automation || {};
     return { owner: clip.automation, t };
+  }
+
+  // a hand edit of an auto value is marked in its layer's `edited`, so auto's next run keeps it
+  autoLayer(item, name) {
+    item.auto = item.auto || {};
+    item.auto.automation = item.auto.automation || {};
+    item.auto.edited = Array.from(new Set([...(item.auto.edited || []), name]));
+    return item.auto;
+  }
+
+  setClipAuto(track, index, value) {
+    return this.commit(`${track} clip ${index + 1} auto gain`, (d) => {
+      const clip = d.tracks.find((t) => t.name === track).clips[index];
+      this.autoLayer(clip, "gain_db").gain_db = value;
+    });
   }
 
   secs(samples) { return Math.round((samples / this.config.sample_rate) * 1e6) / 1e6; }

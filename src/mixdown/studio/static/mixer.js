@@ -122,7 +122,8 @@ export class Mixer {
       const kindLabel = el.querySelector(".kind");
       kindLabel.textContent = kind === "track" ? `${item.role} → ${item.output}` : kind === "bus" ? `bus → ${item.output}`
         : kind === "group" ? `vca · ${item.members.length}` : "master";
-      el.querySelector(".grp").textContent = kind === "group" ? item.members.join(", ") : groupsOf(item.name).join(" ");
+      const auto = item.auto && item.auto.gain_db ? `auto ${fmtDb(item.auto.gain_db)} ` : "";
+      el.querySelector(".grp").textContent = kind === "group" ? item.members.join(", ") : auto + groupsOf(item.name).join(" ");
       el.classList.toggle("selected", this.studio.selectedTracks.has(item.name));
       if (kind === "track") el.style.opacity = this.studio.heard(item.name) ? "1" : "0.6";
     }
@@ -168,6 +169,14 @@ export class Mixer {
     m.checked = clip.mute;
     m.addEventListener("change", () => this.studio.setClip(sel.track, sel.index, "mute", m.checked));
     el.lastElementChild.textContent = `${clip.keyframes.length} clip keyframe(s)`;
+    if (clip.auto) {
+      // auto's leveling of this clip, apart from the hand gain; changing it marks it edited
+      el.insertAdjacentHTML("beforeend", `<label>Auto gain <input type="number" step="0.1" min="-144" max="48" data-param="clip_auto_gain_db"> dB</label>
+        <div class="dim">${clip.auto.edited.includes("gain_db") ? "edited by hand: auto keeps it" : "auto's; re-run auto to refresh"}</div>`);
+      const a = el.querySelector('[data-param="clip_auto_gain_db"]');
+      a.value = String(clip.auto.gain_db);
+      a.addEventListener("change", () => this.studio.setClipAuto(sel.track, sel.index, Number(a.value)));
+    }
   }
 
   newGroup() {

@@ -370,11 +370,15 @@ export class Timeline {
     t.keyframes.forEach(([pos, val], i) => add("track", i, pos, offset + val));
     if (t.auto) {
       const edited = t.auto.edited.includes("automation.gain_db");
-      t.auto.keyframes.forEach(([pos, val], i) => add("auto", i, pos, offset + t.auto.gain_db + val, edited ? "edited" : ""));
+      t.auto.keyframes.forEach(([pos, val], i) => add("auto", i, pos, offset + val, edited ? "edited" : ""));
     }
     for (const clip of t.clips) {
       if (clip.end == null) continue;
-      clip.keyframes.forEach(([pos, val], i) => add(`clip-${clip.index}`, i, clip.start + pos, clip.gain_db + val, "clip"));
+      clip.keyframes.forEach(([pos, val], i) => add(`clip-${clip.index}`, i, clip.start + pos, clip.effective_gain_db + val, "clip"));
+      if (clip.auto) {
+        const edited = clip.auto.edited.includes("automation.gain_db") ? "edited" : "";
+        clip.auto.keyframes.forEach(([pos, val], i) => add(`clipauto-${clip.index}`, i, clip.start + pos, clip.effective_gain_db + val, `clip auto ${edited}`));
+      }
     }
   }
 
@@ -382,8 +386,8 @@ export class Timeline {
     const d = this.studio.dragging;
     const h = document.createElement("div");
     h.dataset.keyframe = `${d.kind}:${d.i}`;
-    h.className = `selected ${d.kind.startsWith("clip") ? "clip" : d.kind === "auto" ? "auto" : ""}`;
-    h.style.left = `${this.x(d.pos)}px`;
+    h.className = `selected ${d.kind.startsWith("clip") ? "clip" : ""} ${d.kind.includes("auto") ? "auto" : ""}`;
+    h.style.left = `${this.x(d.base + d.pos)}px`;
     h.style.top = `${this.yOf(d.shown, H)}px`;
     lane.handles.appendChild(h);
   }
@@ -393,17 +397,17 @@ export class Timeline {
     const t = this.studio.track(lane.track);
     const list = this.studio.keyList(t, kind);
     if (!list) return;
-    const base = kind.startsWith("clip") ? list.clip.start : 0;
-    const offset = kind.startsWith("clip") ? list.clip.gain_db
-      : t.strip_db + (kind === "auto" ? t.auto.gain_db : 0);
+    const base = list.clip ? list.clip.start : 0;
+    // handles sit at the strip's (or clip's) static gain, hand and auto together, plus their own value
+    const offset = list.clip ? list.clip.effective_gain_db : t.strip_db;
     const keys = list.keys;
-    const lo = i > 0 ? keys[i - 1][0] : (kind.startsWith("clip") ? 0 : 0);
-    const hi = i + 1 < keys.length ? keys[i + 1][0] : (kind.startsWith("clip") ? list.clip.end - list.clip.start : Infinity);
+    const lo = i > 0 ? keys[i - 1][0] : 0;
+    const hi = i + 1 < keys.length ? keys[i + 1][0] : (list.clip ? list.clip.end - list.clip.start : Infinity);
     const H = lane.canvas.clientHeight;
     const rect = lane.canvas.getBoundingClientRect();
     const grab = { x: e.clientX, y: e.clientY, pos: keys[i][0], val: keys[i][1] };
     this.selectedKf = { lane: lane.track, id: `${kind}:${i}` };
-    const d = { lane, kind, i, pos: grab.pos, val: grab.val, shown: offset + grab.val, moved: false };
+    const d = { lane, kind, i, base, pos: grab.pos, val: grab.val, shown: offset + grab.val, moved: false };
     this.studio.dragging = d;
     const move = (ev) => {
       const dx = ev.clientX - grab.x;
@@ -419,7 +423,7 @@ export class Timeline {
       window.removeEventListener("pointermove", move);
       window.removeEventListener("pointerup", up);
       this.studio.dragging = null;
-      if (d.moved) this.studio.moveKeyframe(lane.track, kind, i, base + d.pos - base, d.val);
+      if (d.moved) this.studio.moveKeyframe(lane.track, kind, i, d.pos, d.val);
       else this.drawLane(lane);
     };
     window.addEventListener("pointermove", move);
@@ -433,7 +437,7 @@ export class Timeline {
     const t = this.studio.track(lane.track);
     const clip = t.clips.find((c) => c.end != null && pos >= c.start && pos < c.end);
     if (e.altKey && clip) {
-      this.studio.addKeyframe(lane.track, `clip-${clip.index}`, pos - clip.start, this.dbAt(y, rect.height) - clip.gain_db);
+      this.studio.addKeyframe(lane.track, `clip-${clip.index}`, pos - clip.start, this.dbAt(y, rect.height) - clip.effective_gain_db);
     } else {
       const offset = t.strip_db;
       this.studio.addKeyframe(lane.track, "track", pos, this.dbAt(y, rect.height) - offset);

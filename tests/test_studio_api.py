@@ -286,3 +286,27 @@ def test_render_job_does_what_mixdown_render_does(podcast, tmp_path):
     assert s["compliant"] is False and "misses -16.0" in s["problems"][0]   # the hand mix is not at -16
     assert c.get(f"/api/audio/render/{job}/0", headers={**H, "Range": "bytes=0-3"}).content == b"RIFF"
     assert c.post("/api/render", headers=H, json={"mode": "bounce"}).status_code == 422
+
+
+HAS_AUTO_LAYER = "auto" in __import__("mixdown.session", fromlist=["Track"]).Track.model_fields
+needs_auto_layer = pytest.mark.skipif(not HAS_AUTO_LAYER, reason="session format 2's auto layer is not on this branch")
+
+
+@needs_auto_layer
+def test_auto_layer_is_drawn_apart_and_summed_like_the_renderer(dc, tmp_path):
+    folder, _ = dc
+    f = folder / "a.yaml"
+    f.write_text("mixdown: 2\ntracks:\n  - name: D\n    clips: [{source: dc.wav}]\n"
+                 "    automation: {gain_db: [[1.0, 0, exp], [2.0, -6]]}\n"
+                 "    auto: {gain_db: -2, automation: {gain_db: [[0.5, 0, exp], [1.5, -10, exp], [3.0, 0]]}}\n")
+    st, c = open_studio(f, tmp_path)
+    lane = c.get("/api/lanes", headers=H).json()["tracks"][0]
+    assert lane["keyframes"] == [[48000, 0.0, "exp"], [96000, -6.0, "linear"]]
+    assert lane["auto"]["keyframes"] == [[24000, 0.0, "exp"], [72000, -10.0, "exp"], [144000, 0.0, "linear"]]
+    assert lane["auto"]["edited"] == [] and lane["strip_db"] == -2.0
+    out = np.zeros((2, 4 * 48000), np.float32)
+    for pos, block, _ in Renderer(st.graph).blocks():
+        out[:, pos:pos + block.shape[1]] = block
+    r = c.get("/api/curve/D?start=0&bin=480&count=400", headers=H).json()
+    centres = np.arange(400) * 480 + 240
+    np.testing.assert_allclose(r["track_db"], 20 * np.log10(out[0, centres] / 0.5), atol=1e-4)

@@ -363,3 +363,35 @@ def test_two_hour_session_opens_fast_and_light(browser, tmp_path):
         page.close()
     finally:
         srv.stop()
+
+
+HAS_AUTO_LAYER = "auto" in __import__("mixdown.session", fromlist=["Track"]).Track.model_fields
+
+
+@pytest.mark.skipif(not HAS_AUTO_LAYER, reason="session format 2's auto layer is not on this branch")
+def test_a_hand_edit_of_an_auto_keyframe_is_marked(browser, tmp_path):
+    shutil.copytree(EXAMPLE / "media", tmp_path / "media")
+    f = tmp_path / "s.yaml"
+    f.write_text("mixdown: 2\ntracks:\n  - name: Music\n    role: music\n    clips: [{source: media/music.ogg, duration: 20}]\n"
+                 "    automation: {gain_db: [[2.0, 0], [3.0, -3]]}\n"
+                 "    auto: {automation: {gain_db: [[5.0, 0, exp], [6.0, -15, exp], [12.0, -15, exp], [13.0, 0]]}}\n")
+    srv = Server(f, tmp_path / "tmp")
+    try:
+        page = open_page(browser, srv.url)
+        handle = page.locator('.lane[data-track="Music"] [data-keyframe="auto:1"]')
+        assert "auto" in handle.get_attribute("class").split() and "edited" not in handle.get_attribute("class")
+        box = handle.bounding_box()
+        x0, y0 = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + 30, y0 - 15, steps=5)
+        page.mouse.up()
+        settle(page)
+        track = api(page, "/api/session")["tracks"][0]
+        assert track["auto"]["edited"] == ["automation.gain_db"]
+        assert track["auto"]["automation"]["gain_db"][1][0] > 6.0 and track["auto"]["automation"]["gain_db"][1][1] > -15
+        assert track["automation"]["gain_db"] == [[2.0, 0], [3.0, -3]]          # the hand lane is untouched
+        assert "edited" in page.locator('.lane[data-track="Music"] [data-keyframe="auto:1"]').get_attribute("class")
+        page.close()
+    finally:
+        srv.stop()

@@ -187,6 +187,12 @@ def test_no_path_from_a_request_reaches_the_disk(podcast):
     data["tracks"][3]["clips"][0]["source"] = "/etc/passwd"
     r = c.put("/api/session", headers=H, json=data)
     assert r.status_code == 403 and "outside the session's media folders" in r.json()["error"]
+    # nor make Render write outside them, or over an input
+    data = c.get("/api/session", headers=H).json()
+    r = c.put("/api/session", headers=H, json=dict(data, deliverables=[{"kind": "mix", "path": "/tmp/../etc/x.wav"}]))
+    assert r.status_code == 403 and "deliverables[0].path" in r.json()["error"]
+    r = c.put("/api/session", headers=H, json=dict(data, deliverables=[{"kind": "mix", "path": "media/host.flac"}]))
+    assert r.status_code == 409 and "would overwrite an input" in r.json()["error"]
 
 
 @pytest.fixture()
@@ -255,6 +261,18 @@ def test_edits_rerender_only_what_they_touch(podcast):
     a, b = c.put("/api/session", headers=H, json=data).json()["affected"]
     sr = 48000
     assert 45.2 * sr - 0.02 * sr <= a <= 45.2 * sr + 0.02 * sr and 47.9 * sr <= b <= 48.0 * sr
+    # the segments an edit touches are rendered again and carry the new version; others keep theirs
+    lay = c.get("/api/state", headers=H).json()["preview"]
+    seg, C, hb = lay["segment_frames"], lay["channels"], lay["header_bytes"]
+
+    def version_of(k):
+        a = hb + k * seg * C * 4
+        return c.get("/api/audio/preview.wav", headers={**H, "Range": f"bytes={a}-{a + 3}"}).headers["x-segment-versions"]
+    v = c.get("/api/state", headers=H).json()["version"]
+    before = {k: version_of(k) for k in (0, 4)}
+    data["tracks"][2]["automation"]["gain_db"][4] = [46.0, -12.0, "exp"]
+    assert c.put("/api/session", headers=H, json=data).json()["version"] == v + 1
+    assert version_of(4) == str(v + 1) and version_of(0) == before[0]       # 46 s is in segment 4 (40-50 s)
     data["buses"][0]["solo"] = True
     c.put("/api/session", headers=H, json=data)
     heard = {t["name"]: t["heard"] for t in c.get("/api/lanes", headers=H).json()["tracks"]}

@@ -216,6 +216,48 @@ def test_default_autoplay_policy_asks_for_a_click(pw, podcast):
         b.close()
 
 
+def test_groups_and_clip_gain(browser, podcast):
+    _, srv = podcast
+    page = open_page(browser, srv.url)
+    page.click('.strip[data-track="Host"] .sname')
+    page.click('.strip[data-track="Guest"] .sname', modifiers=["Control"])
+    page.click('[data-action="new-group"]')
+    settle(page)
+    data = api(page, "/api/session")
+    assert data["groups"] == [{"name": "Group 1", "members": ["Host", "Guest"]}]
+    before = {t["name"]: t["effective_db"] for t in api(page, "/api/lanes")["tracks"]}
+    group = page.locator('.strip[data-group="Group 1"] input[data-param="gain_db"]')
+    steps = int(group.get_attribute("max"))
+    group.fill(str(round(float(db_to_position(-6.0)) * steps)))
+    settle(page)
+    g = api(page, "/api/session")["groups"][0]["gain_db"]
+    assert g == pytest.approx(-6.0, abs=0.05)
+    after = {t["name"]: t["effective_db"] for t in api(page, "/api/lanes")["tracks"]}
+    # the VCA moves its members together, and nothing else; their own faders stay where they were
+    assert after["Host"] - before["Host"] == pytest.approx(g) and after["Guest"] - before["Guest"] == pytest.approx(g)
+    assert after["Music"] == before["Music"] and after["Typing"] == before["Typing"]
+    assert [t.get("gain_db", 0.0) for t in api(page, "/api/session")["tracks"]] == [3.0, -1.0, 0.0, -4.0]
+    page.click('.strip[data-group="Group 1"] [data-param="mute"]')
+    settle(page)
+    heard = {t["name"]: t["heard"] for t in api(page, "/api/lanes")["tracks"]}
+    assert heard == {"Host": False, "Guest": False, "Music": True, "Typing": True}
+    # clip gain, in the clip mixer, for the clip clicked on the timeline
+    lane = page.locator('.lane[data-track="Typing"] canvas')
+    clip = api(page, "/api/lanes")["tracks"][3]["clips"][0]
+    x = page.evaluate(f"window.studio.timeline.x({(clip['start'] + clip['end']) // 2})")
+    lane.click(position={"x": x, "y": 40})
+    page.fill('[data-param="clip_gain_db"]', "-2.5")
+    page.press('[data-param="clip_gain_db"]', "Enter")
+    settle(page)
+    assert api(page, "/api/session")["tracks"][3]["clips"][0]["gain_db"] == -2.5
+    for _ in range(4):
+        page.click('[data-action="undo"]')
+    settle(page)
+    assert "groups" not in api(page, "/api/session") and api(page, "/api/session")["tracks"][3]["clips"][0].get("gain_db", 0) == 0
+    assert page.errors == []
+    page.close()
+
+
 def test_render_completes_and_reports_loudness(browser, podcast):
     folder, srv = podcast
     page = open_page(browser, srv.url)

@@ -143,6 +143,17 @@ class Studio:
                                       "media folders", 403)
                 if p == self.path or p == self.save_path:
                     raise StudioError(f"tracks[{ti}].clips[{ci}].source: {clip.source!r} is not media", 422)
+        for di, d in enumerate(session.deliverables):
+            # Render writes these: never outside the session's folders, never over an input
+            for field in ("path", "video"):
+                value = getattr(d, field)
+                if value is None:
+                    continue
+                p = session.resolve(value).resolve()
+                if not any(p.is_relative_to(r) for r in self.roots):
+                    raise StudioError(f"deliverables[{di}].{field}: {value!r} is outside the session's folders", 403)
+                if field == "path" and (p in self.inputs or p == self.save_path):
+                    raise StudioError(f"deliverables[{di}].path: {value!r} would overwrite an input of the session", 409)
 
     def save(self) -> Path:
         """Write the session file atomically (never over the imported timeline or any media)."""

@@ -35,6 +35,7 @@ class Studio {
     this.side = new Side(this);
     this.timeline.build();
     this.mixer.build();
+    this.shape = this.shapeOf();
     this.side.init();
     this.bind();
     const audio = await this.player.init(state.preview, this.config);
@@ -54,6 +55,11 @@ class Studio {
     for (const t of lanes.tracks) eff[t.name] = t.effective_db;
     this.versions.set(lanes.version, eff);
     this.heardOverride.clear();
+  }
+
+  shapeOf() {
+    return JSON.stringify([this.lanes.tracks.map((t) => t.name), this.lanes.buses.map((b) => b.name),
+                           this.lanes.groups.map((g) => g.name)]);
   }
 
   track(name) { return this.lanes.tracks.find((t) => t.name === name); }
@@ -141,6 +147,9 @@ class Studio {
   }
 
   refreshViews(refetch = true) {
+    // strips and lanes come and go with tracks, buses and groups: rebuild them then
+    const shape = this.shapeOf();
+    if (shape !== this.shape) { this.mixer.build(); this.timeline.build(); this.shape = shape; }
     this.mixer.refresh();
     this.timeline.refreshHeads();
     for (const lane of this.timeline.lanes.values()) this.timeline.drawLane(lane);

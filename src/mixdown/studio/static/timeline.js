@@ -349,23 +349,31 @@ export class Timeline {
   // -- keyframes ---------------------------------------------------------------------
 
   placeHandles(lane, t, W, H) {
-    lane.handles.textContent = "";
-    if (this.studio.dragging && this.studio.dragging.lane === lane) return this.placeDrag(lane, W, H);
+    if (this.studio.dragging && this.studio.dragging.lane === lane) { lane.handles.textContent = ""; return this.placeDrag(lane, W, H); }
+    // handles are kept and moved, not made anew on every redraw (a pointer may be on one)
+    const old = new Map([...lane.handles.children].map((h) => [h.dataset.keyframe, h]));
+    const keep = new Set();
     const offset = t.strip_db;
     let drawn = 0;
     const add = (kind, i, pos, val, extra = "") => {
       const x = this.x(pos);
       if (x < -6 || x > W + 6 || drawn++ > HANDLE_MAX) return;
-      const h = document.createElement("div");
-      h.dataset.keyframe = `${kind}:${i}`;
-      h.className = `${kind === "track" ? "" : kind} ${extra}`.trim();
+      const id = `${kind}:${i}`;
+      keep.add(id);
+      let h = old.get(id);
+      const fresh = !h;
+      if (fresh) h = document.createElement("div");
+      h.dataset.keyframe = id;
+      h.className = `${kind === "track" ? "" : kind.replace(/-\d+$/, "")} ${extra}`.trim();
       if (this.selectedKf && this.selectedKf.lane === lane.track && this.selectedKf.id === h.dataset.keyframe) h.classList.add("selected");
       h.style.left = `${x}px`;
       h.style.top = `${this.yOf(val, H)}px`;
       h.title = `${timecode(pos, this.studio.config)}  ${fmtDb(val)} dB`;
-      h.addEventListener("pointerdown", (e) => this.startDrag(e, lane, kind, i));
-      h.addEventListener("contextmenu", (e) => { e.preventDefault(); this.studio.deleteKeyframe(lane.track, kind, i); });
-      lane.handles.appendChild(h);
+      if (fresh) {
+        h.addEventListener("pointerdown", (e) => this.startDrag(e, lane, kind, i));
+        h.addEventListener("contextmenu", (e) => { e.preventDefault(); this.studio.deleteKeyframe(lane.track, kind, i); });
+        lane.handles.appendChild(h);
+      }
     };
     t.keyframes.forEach(([pos, val], i) => add("track", i, pos, offset + val));
     if (t.auto) {
@@ -380,6 +388,7 @@ export class Timeline {
         clip.auto.keyframes.forEach(([pos, val], i) => add(`clipauto-${clip.index}`, i, clip.start + pos, clip.effective_gain_db + val, `clip auto ${edited}`));
       }
     }
+    for (const [id, h] of old) if (!keep.has(id)) h.remove();
   }
 
   placeDrag(lane, W, H) {

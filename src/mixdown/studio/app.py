@@ -120,6 +120,19 @@ def create_app(studio: Studio, token: str) -> FastAPI:
         return Response(body, media_type=TYPES[Path(name).suffix], headers={"Cache-Control": "no-cache"})
 
     api = [Depends(need_token)]
+    _session_routes(app, studio, api)
+    _view_routes(app, studio, api)
+    _audio_routes(app, studio, api)
+
+    @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"])
+    def anything_else(rest: str) -> Response:
+        raise StudioError("not found", 404)
+
+    return app
+
+
+def _session_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
+    """The session, its saving and exporting, and render jobs."""
 
     @app.get("/api/config", dependencies=api)
     def config() -> dict[str, Any]:
@@ -186,6 +199,11 @@ def create_app(studio: Studio, token: str) -> FastAPI:
             raise StudioError(f"no render job {job_id!r}", 404)
         return rec
 
+
+
+def _view_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
+    """What the page draws: lanes, peaks, curves, speech, loudness, decisions."""
+
     @app.get("/api/peaks/{track}", dependencies=api)
     def peaks(track: str, start: int = 0, bin: int = 1024, count: int = 1024) -> Response:
         import numpy as np
@@ -212,6 +230,11 @@ def create_app(studio: Studio, token: str) -> FastAPI:
     @app.get("/api/decisions", dependencies=api)
     def decisions() -> list[dict[str, Any]]:
         return studio.decisions
+
+
+
+def _audio_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
+    """Media, the preview bundle and rendered files, by index, with byte ranges."""
 
     @app.get("/api/media", dependencies=api)
     def media() -> list[dict[str, Any]]:
@@ -244,11 +267,6 @@ def create_app(studio: Studio, token: str) -> FastAPI:
             raise StudioError("not found", 404)
         return _ranged(request, p.stat().st_size, _file_reader(p), "application/octet-stream")
 
-    @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "DELETE"])
-    def anything_else(rest: str) -> Response:
-        raise StudioError("not found", 404)
-
-    return app
 
 
 async def _json(request: Request) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import sys
 import typer
 
 from . import auto, check, deliver, measure, processors, render, report, sync, targets, timeline  # noqa: F401  (registration)
+from . import studio  # noqa: F401  (registration)
 from .app import app
 from .auto import expand_role_flags
 
@@ -37,6 +38,11 @@ FORCE_AFTER_S = 2.0
 
 
 _RECEIVED: list[tuple[int, float]] = []  # (signal, when) of the first signal of this run
+
+
+def forget_signal() -> None:
+    """A command for which a signal is the normal way to stop (a server) has stopped: exit 0."""
+    _RECEIVED.clear()
 
 
 def _on_signals() -> dict[int, object]:

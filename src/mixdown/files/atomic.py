@@ -53,7 +53,7 @@ def publish(tmp: Path, target: Path) -> Path:
         os.replace(tmp, target)
     except OSError as exc:
         unlink(tmp)
-        raise MediaError(f"cannot write the output ({exc.strerror})", file=target) from exc
+        raise MediaError(f"cannot write the output ({exc.strerror or exc})", file=target) from exc
     return target
 
 

@@ -267,21 +267,30 @@ class Renderer:
             self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mixdown-render")
         self._pending: dict[str, tuple[int, Future]] = {}
         self._submitted: dict[Future, str] = {}
+        self._end = graph.length + graph.output_latency
 
-    def blocks(self, *, progress: Progress | None = None) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
-        """Yield ``(position, master_block, tap_blocks)`` covering the programme exactly once."""
+    def blocks(self, *, progress: Progress | None = None, start: int = 0, end: int | None = None
+               ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+        """Yield ``(position, master_block, tap_blocks)`` covering the programme exactly once.
+
+        ``start``/``end`` (timeline samples) render only that range, e.g. a preview
+        segment. A range that starts after 0 begins with every processor as at the
+        programme's start, so its first moments differ from a whole render until the
+        processors' memory has filled (render a pre-roll before the part you keep).
+        """
         g = self.graph
-        total = g.length
+        total = g.length if end is None else max(start, min(int(end), g.length))
         latency = g.output_latency
         end = total + latency
-        pos = 0
-        emitted = 0
+        self._end = end
+        pos = int(start)
+        emitted = int(start)
         try:
             while pos < end:
                 n = min(self.block_size, end - pos)
                 master, taps = self._block(pos, n)
                 # drop the master's latency from the front so output sample 0 is timeline sample 0
-                lo = max(0, latency - pos)
+                lo = max(0, latency - (pos - start))
                 if lo < n:
                     out = master[:, lo:]
                     tap_out = {k: v[:, lo:] for k, v in taps.items()}
@@ -289,7 +298,7 @@ class Renderer:
                     emitted += out.shape[1]
                 pos += n
                 if progress is not None:
-                    progress(min(emitted, total), total)
+                    progress(min(emitted, total) - start, total - start)
         finally:
             self._shutdown()
 
@@ -327,7 +336,7 @@ class Renderer:
         next block while this thread runs the buses and the master of this one.
         """
         pending = self._pending
-        end = self.graph.length + self.graph.output_latency
+        end = self._end
         nxt = pos + n
         n2 = min(self.block_size, end - nxt)
         done = {}

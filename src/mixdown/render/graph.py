@@ -276,7 +276,6 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
     sr = session.sample_rate
     nch = session.channels
     strips: dict[str, StripNode] = {}
-    solo = any(t.solo for t in session.tracks)
     programme_end = 0
     probes: dict[tuple[Path, int | None], Any] = {}
 
@@ -356,10 +355,10 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
         if nch == 6 and (track.pan != 0 or "pan" in track.automation):
             raise SessionError("panning is not available in 5.1 sessions yet; leave pan at 0", loc=tloc + ("pan",))
         strips[track.name] = _strip(session, track, "track", tloc, 1 if mono else nch, nch, clips)
-        strips[track.name].mute = track.mute or (solo and not track.solo)
     for bi, bus in enumerate(session.buses):
         strips[bus.name] = _strip(session, bus, "bus", ("buses", bi), nch, nch, [])
     strips[MASTER] = _strip(session, session.master, "master", ("master",), nch, nch, [])
+    apply_groups_and_solo(session, strips)
 
     # routing and processing order: outputs, sends and sidechains all point forward
     edges: dict[str, set[str]] = {name: set() for name in strips}
@@ -429,6 +428,57 @@ def _tail_end(strips: dict[str, StripNode], order: list[str],
             e, who = e + tail, name
         end[name], setter[name] = e, who
     return end[MASTER], setter[MASTER]
+
+
+def soloed(session: Session) -> set[str]:
+    """Tracks and buses soloed, on their own or through a soloed group."""
+    names = {t.name for t in session.tracks if t.solo} | {b.name for b in session.buses if b.solo}
+    for group in session.groups:
+        if group.solo:
+            names.update(group.members)
+    return names
+
+
+def audible_tracks(session: Session) -> set[str] | None:
+    """The tracks a DAW's solo leaves playing, or None when nothing is soloed.
+
+    Solo on a track keeps that track; solo on a bus keeps every track that feeds it,
+    through outputs and sends and any buses in between (what is soloed is heard with
+    what makes it). Sidechain keys are not audio paths and do not count.
+    """
+    solo = soloed(session)
+    if not solo:
+        return None
+    feeds: dict[str, set[str]] = {}  # destination -> strips routed into it
+    for strip in list(session.tracks) + list(session.buses):
+        for dest in [strip.output] + [s.bus for s in strip.sends]:
+            feeds.setdefault(dest, set()).add(strip.name)
+    keep, todo = set(solo), list(solo)
+    while todo:
+        for src in feeds.get(todo.pop(), ()):
+            if src not in keep:
+                keep.add(src)
+                todo.append(src)
+    return {t.name for t in session.tracks if t.name in keep}
+
+
+def apply_groups_and_solo(session: Session, strips: dict[str, StripNode]) -> None:
+    """Fold the session's groups and solos into its strips' gains and mutes.
+
+    A group's fader adds to each member's fader (its automation rides on top, so
+    the members keep their balance); a group's mute mutes its members; a track left
+    silent by someone else's solo is muted (see :func:`audible_tracks`).
+    """
+    for group in session.groups:
+        for member in group.members:
+            strips[member].gain_db += group.gain_db
+            if group.mute:
+                strips[member].mute = True
+    keep = audible_tracks(session)
+    if keep is not None:
+        for track in session.tracks:
+            if track.name not in keep:
+                strips[track.name].mute = True
 
 
 def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out_channels: int,

@@ -10,6 +10,7 @@ from .model import (
     Clip,
     Deliverable,
     Fade,
+    Group,
     Keyframe,
     Master,
     ProcessorSpec,
@@ -19,6 +20,7 @@ from .model import (
 )
 
 __all__ = [
-    "LAYOUT_CHANNELS", "MASTER", "ROLES", "AutoLayer", "Bus", "Clip", "Deliverable", "Fade", "Keyframe", "Master", "ProcessorSpec",
+    "LAYOUT_CHANNELS", "MASTER", "ROLES", "AutoLayer", "Bus", "Clip", "Deliverable", "Fade", "Group", "Keyframe",
+    "Master", "ProcessorSpec",
     "Send", "Session", "Track", "dump_session", "load_session", "save_session", "session_from_data",
 ]

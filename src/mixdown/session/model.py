@@ -1,6 +1,6 @@
 """The session model: what a mix is, as plain data.
 
-A session file (YAML or JSON, ``mixdown: 2``) and these pydantic objects are the
+A session file (YAML or JSON, ``mixdown: 2``; version 1 files are upgraded on load) and these pydantic objects are the
 same thing. Times are kept *as written* (seconds, ``HH:MM:SS.mmm``, timecode,
 ``123456s``) so a saved session diffs cleanly; :attr:`Session.timebase` converts them
 to integer samples, once, when the render graph is built.
@@ -40,6 +40,32 @@ LAYOUT_CHANNELS = {"mono": 1, "stereo": 2, "5.1": 6}
 Interp = Literal["hold", "linear", "exp"]
 FadeShape = Literal["linear", "equal-power", "log", "s-curve"]
 MASTER = "master"
+
+#: Default colour of a track or bus by role (the studio's lanes and strips); a colour
+#: written in the session overrides it. Hues far apart, equally bright on a dark desk.
+ROLE_COLORS: dict[str, str] = {
+    "dialogue": "#4e9fe5", "music": "#b07cf0", "sfx": "#f0a33c", "ambience": "#44c28f", "other": "#9aa5b4",
+}
+BUS_COLOR = "#c9ced6"
+GROUP_COLOR = "#e5c15a"
+
+
+def _check_color(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
+        raise ValueError(f"colour {value!r} is not #rrggbb")
+    return value.lower()
+
+
+Color = Annotated[str, AfterValidator(_check_color)]
+
+
+def default_color(role: str | None, *, bus: bool = False) -> str:
+    """The colour a track (or bus) of ``role`` gets when its session names none."""
+    if role is None:
+        return BUS_COLOR if bus else ROLE_COLORS["other"]
+    return ROLE_COLORS.get(role, ROLE_COLORS["other"])
 
 
 class _Model(BaseModel):
@@ -213,7 +239,13 @@ class Track(_Strip):
     name: str = Field(min_length=1)
     role: Role = "other"
     solo: bool = False
+    color: Color | None = None
     clips: list[Clip] = Field(default_factory=list)
+
+    @property
+    def display_color(self) -> str:
+        """The track's colour: its own, or its role's default."""
+        return self.color or default_color(self.role)
 
 
 class Bus(_Strip):
@@ -221,6 +253,43 @@ class Bus(_Strip):
 
     name: str = Field(min_length=1)
     role: Role | None = None
+    solo: bool = False
+    color: Color | None = None
+
+    @property
+    def display_color(self) -> str:
+        """The bus's colour: its own, or its role's default."""
+        return self.color or default_color(self.role, bus=True)
+
+
+class Group(_Model):
+    """A VCA-style group: one fader, mute and solo over tracks and buses.
+
+    Attributes
+    ----------
+    name : str
+    members : list of str
+        Track or bus names.
+    gain_db : float
+        Added to every member's fader (and its automation), dB: the members' levels
+        move together and keep their balance.
+    mute, solo : bool
+        Mute or solo every member.
+    color : str, optional
+        ``#rrggbb``.
+    """
+
+    name: str = Field(min_length=1)
+    members: list[str] = Field(default_factory=list)
+    gain_db: float = Field(0.0, ge=-144.0, le=48.0)
+    mute: bool = False
+    solo: bool = False
+    color: Color | None = None
+
+    @property
+    def display_color(self) -> str:
+        """The group's colour: its own, or the groups' default."""
+        return self.color or GROUP_COLOR
 
 
 class Master(_Model):
@@ -303,6 +372,7 @@ class Session(_Model):
     tracks: list[Track] = Field(default_factory=list)
     buses: list[Bus] = Field(default_factory=list)
     master: Master = Field(default_factory=Master)
+    groups: list[Group] = Field(default_factory=list)
     deliverables: list[Deliverable] = Field(default_factory=list)
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)

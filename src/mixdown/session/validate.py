@@ -126,6 +126,24 @@ def validate_session(session: Session) -> None:
     if cycle:
         first = cycle[0]
         raise SessionError("routing cycle: " + " -> ".join(cycle + [first]), loc=names[first])
+    validate_groups(session, names)
+
+
+def validate_groups(session: Session, names: dict[str, Loc]) -> None:
+    """Group names are unique; members are tracks or buses, each named once per group."""
+    seen: set[str] = set()
+    for gi, group in enumerate(session.groups):
+        gloc: Loc = ("groups", gi)
+        if group.name in seen:
+            raise SessionError(f"group name {group.name!r} is used twice", loc=gloc + ("name",))
+        seen.add(group.name)
+        members: set[str] = set()
+        for mi, member in enumerate(group.members):
+            if member not in names:
+                raise SessionError(f"group member {member!r} is not a track or bus", loc=gloc + ("members", mi))
+            if member in members:
+                raise SessionError(f"group member {member!r} is listed twice", loc=gloc + ("members", mi))
+            members.add(member)
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:

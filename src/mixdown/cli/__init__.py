@@ -16,6 +16,7 @@ import sys
 import typer
 
 from . import auto, check, deliver, measure, processors, render, report, sync, targets, timeline  # noqa: F401  (registration)
+from . import batch  # noqa: F401,E402  (registration)
 from .app import app
 from .auto import expand_role_flags
 

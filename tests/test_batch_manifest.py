@@ -232,3 +232,67 @@ def test_bad_options_are_refused(tree):
     assert r.returncode == 2 and r.stderr.startswith("mixdown: error: --workers")
     with pytest.raises(MixdownError, match="manifest not found"):
         load_jobs(tree / "nope.yaml")
+
+
+def _rec(name, lufs=-16.0, *, lra=5.0, gain=3.0, dur=180.0, group=None, version=None, music="bed.wav"):
+    from mixdown.batch.result import JobRecord
+
+    target = {"name": "podcast", "integrated_lufs": -16.0, "tolerance_lu": 1.0, "true_peak_dbtp": -1.0}
+    return JobRecord(name=name, status="done", integrated_lufs=lufs, lra_lu=lra, duration_s=dur, group=group,
+                     version=version, target=target, true_peak_dbtp=-1.2,
+                     data={"loudness_gain_db": gain, "tracks": [
+                         {"name": "DX", "role": "dialogue", "gain_db": 0.0, "sources": [f"{name}.wav"]},
+                         {"name": "Music", "role": "music", "gain_db": -4.0, "sources": [music]}]})
+
+
+def test_catalogue_checks_flag_spread_outliers_and_odd_versions():
+    from mixdown.batch.catalogue import check_catalogue
+
+    eps = [_rec("ep1", -16.1, lra=5.2, gain=3.1), _rec("ep2", -15.9, lra=4.8, gain=2.7), _rec("ep3", -16.0),
+           _rec("ep4", -15.8, lra=5.5, gain=3.4), _rec("ep5", -16.2, lra=4.6, gain=2.9),
+           _rec("ep6", -16.0, lra=14.0, gain=15.0), _rec("ep7", -16.0, dur=12.0)]
+    found = check_catalogue(eps)
+    warned = sorted((f.check, tuple(f.jobs)) for f in found if f.severity == "warning")
+    assert warned == [("outlier", ("ep6",)), ("outlier", ("ep6",)), ("outlier", ("ep7",))]
+    msgs = [f.message for f in found]
+    assert any("ep6: loudness range 14.0 LU" in m for m in msgs)
+    assert any("ep6: master loudness gain 15.0 dB" in m for m in msgs)
+    assert any("ep7: 12.0 s long" in m for m in msgs)
+    spread = next(f for f in found if f.check == "loudness-spread")
+    assert spread.severity == "info" and "spread 0.40 LU" in spread.message
+    # a 2 LU jump between two episodes is heard, though each is within its ±1 LU tolerance
+    found = check_catalogue([_rec("a", -16.9), _rec("b", -15.0)])
+    assert [(f.check, f.severity, f.jobs) for f in found] == [("loudness-spread", "warning", ["a", "b"])]
+
+    film = [_rec("film-en", group="film", version="en", dur=60.0, gain=2.0),
+            _rec("film-fr", group="film", version="fr", dur=60.0, gain=2.2),
+            _rec("film-de", group="film", version="de", dur=62.4, gain=5.0, music="bed-de.wav")]
+    found = [f for f in check_catalogue(film) if f.check.startswith("version-") and f.severity == "warning"]
+    assert sorted((f.check, tuple(f.jobs)) for f in found) == [
+        ("version-duration", ("film-de",)), ("version-me", ("film-de",)), ("version-me", ("film-de",))]
+    text = " | ".join(f.message for f in found)
+    assert "de 62.40 s" in text and "other media on the M&E track 'Music' (bed-de.wav)" in text
+    assert "not at one level" in text and "de +1.0 dB" in text
+
+
+def test_readme_manifests_are_the_example_files_and_plan(tmp_path):
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "README.md").read_text()
+    section = text[text.index("## Batch"):text.index("## Development")]
+    blocks = re.findall(r"```(\w+)\n(.*?)```", section, re.S)
+    yaml_block = next(b for lang, b in blocks if lang == "yaml")
+    csv_block = next(b for lang, b in blocks if lang == "text")
+    example = root / "examples" / "batch"
+    assert yaml.safe_load(yaml_block) == yaml.safe_load((example / "catalogue.yaml").read_text())
+    assert csv_block == (example / "catalogue.csv").read_text()
+    r = cli("batch", "examples/batch/catalogue.csv", "--workers", "2", "--dry-run", "--state", tmp_path / "s.sqlite",
+            cwd=root)
+    assert r.returncode == 0, r.stderr
+    assert [line.split()[:2] for line in r.stdout.splitlines()[:2]] == [["run", "duo"], ["run", "guest"]]
+    jobs, _ = load_jobs(example / "catalogue.yaml")
+    assert [(j.name, j.job.mode) for j in jobs] == [("episode-duo", "auto"), ("episode-host", "auto"),
+                                                    ("handmix", "render")]

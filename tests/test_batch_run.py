@@ -259,3 +259,26 @@ def test_python_api_crashing_job_is_reported_not_retried_forever(media, tmp_path
     assert res["a"].integrated_lufs == pytest.approx(measure_file(tmp_path / "out" / "a.wav").integrated_lufs)
     # several jobs share the cores: each worker runs its job on one thread
     assert (tmp_path / "out" / "a.env").read_text() == "1"
+
+
+def test_versions_of_a_session_track_render_and_are_compared(media, tmp_path):
+    ep = media / "episodes"
+    sf.write(tmp_path / "dx_fr.wav", sf.read(ep / "ep02" / "host.wav")[0][: 9 * SR], SR, subtype="PCM_16")
+    (tmp_path / "film.yaml").write_text(
+        "mixdown: 1\ntracks:\n"
+        f"  - {{name: DX, role: dialogue, clips: [{{source: {ep / 'ep01' / 'host.wav'}}}]}}\n"
+        f"  - {{name: ME, role: music, gain_db: -12, clips: [{{source: {media / 'bed.wav'}, duration: 9.0}}]}}\n")
+    (tmp_path / "v.yaml").write_text(
+        "jobs:\n  - name: film\n    session: film.yaml\n"
+        f"    tracks: {{DX: {{en: {ep / 'ep01' / 'host.wav'}, fr: dx_fr.wav}}}}\n"
+        "    output: out/film-{version}.wav\n")
+    r = cli("batch", "v.yaml", "--workers", "1", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert [(j["name"], j["status"], j["group"], j["version"]) for j in data["jobs"]] == [
+        ("film-en", "done", "film", "en"), ("film-fr", "done", "film", "fr")]
+    assert sf.info(tmp_path / "out/film-en.wav").frames == SECONDS * SR
+    assert sf.info(tmp_path / "out/film-fr.wav").frames == 9 * SR
+    warn = [f for f in data["catalogue"] if f["check"] == "version-duration"]
+    assert len(warn) == 1 and "en 10.00 s, fr 9.00 s" in warn[0]["message"]
+    assert "mixdown: warning: catalogue: film: the versions are not one length" in r.stderr

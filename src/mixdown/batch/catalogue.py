@@ -97,19 +97,15 @@ def _metric(j: JobRecord, key: str) -> float | None:
 
 
 def _durations(group: str, jobs: list[JobRecord]) -> list[Finding]:
-    xs = [j.duration_s for j in jobs if j.duration_s is not None]
-    if len(xs) < 2:
+    xs = {j.name: j.duration_s for j in jobs if j.duration_s is not None}
+    if len(xs) < 2 or max(xs.values()) - min(xs.values()) <= DURATION_MATCH_S:
         return []
-    med = statistics.median(xs)
-    out = []
-    for j in jobs:
-        if j.duration_s is not None and abs(j.duration_s - med) > DURATION_MATCH_S:
-            d = j.duration_s - med
-            out.append(Finding("version-duration", "warning",
-                               f"{group}: version {j.version or j.name} is {abs(d):.2f} s "
-                               f"{'longer' if d > 0 else 'shorter'} than the others ({j.duration_s:.2f} s against "
-                               f"{med:.2f} s)", [j.name]))
-    return out
+    med = statistics.median(xs.values())
+    names = {j.name: j.version or j.name for j in jobs}
+    odd = [n for n, d in xs.items() if abs(d - med) > DURATION_MATCH_S] or list(xs)
+    listing = ", ".join(f"{names[n]} {d:.2f} s" for n, d in xs.items())
+    return [Finding("version-duration", "warning",
+                    f"{group}: the versions are not one length ({listing})", odd)]
 
 
 def _me(group: str, jobs: list[JobRecord]) -> list[Finding]:
@@ -124,21 +120,20 @@ def _me(group: str, jobs: list[JobRecord]) -> list[Finding]:
     names = {j.name: j.version or j.name for j in jobs}
     for track, per_job in tracks.items():
         missing = [n for n in names if n not in per_job]
-        if missing and per_job:
+        if missing:
             out.append(Finding("version-me", "warning", f"{group}: the M&E track {track!r} is missing from "
                                f"{', '.join(names[n] for n in missing)}", missing))
         sources = [s for s, _ in per_job.values()]
-        common = max(set(sources), key=sources.count) if sources else ()
+        common = max(set(sources), key=sources.count)
         for n, (src, _) in per_job.items():
             if src != common:
                 out.append(Finding("version-me", "warning", f"{group}: version {names[n]} plays other media on the "
                                    f"M&E track {track!r} ({', '.join(src)}) than the others", [n]))
-        levels = [lvl for _, lvl in per_job.values()]
-        med = statistics.median(levels)
-        for n, (_, lvl) in per_job.items():
-            if abs(lvl - med) > ME_MATCH_DB:
-                out.append(Finding("version-me", "warning", f"{group}: in version {names[n]} the M&E track "
-                                   f"{track!r} sits {abs(lvl - med):.1f} dB {'louder' if lvl > med else 'quieter'} "
-                                   "than in the others", [n]))
+        levels = {n: lvl for n, (_, lvl) in per_job.items()}
+        if len(levels) >= 2 and max(levels.values()) - min(levels.values()) > ME_MATCH_DB:
+            med = statistics.median(levels.values())
+            odd = [n for n, v in levels.items() if abs(v - med) > ME_MATCH_DB / 2]
+            listing = ", ".join(f"{names[n]} {v:+.1f} dB" for n, v in levels.items())
+            out.append(Finding("version-me", "warning", f"{group}: the M&E track {track!r} is not at one level "
+                               f"across the versions (fader + master gain: {listing})", odd))
     return out
-

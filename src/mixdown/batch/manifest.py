@@ -177,8 +177,12 @@ def _read_yaml(text: str, file: str) -> list[Entry]:
                                 line=line)
         lines = {k: ln for k, (ln, _) in _keys(item, file, loc).items()}
         values = yaml.safe_load(yaml.serialize(item)) or {}
-        merged = _merge(defaults, values)
-        all_lines = {**default_lines, **lines}
+        base = defaults
+        if "session" in values:
+            # a session brings its own tracks: default files by role are for the other jobs
+            base = {k: v for k, v in defaults.items() if k not in ROLES + ("video",)}
+        merged = _merge(base, values)
+        all_lines = {**{k: v for k, v in default_lines.items() if k in base}, **lines}
         entries.append(Entry(merged, all_lines, line, loc, file, i))
     return entries
 

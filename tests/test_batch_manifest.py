@@ -296,3 +296,17 @@ def test_readme_manifests_are_the_example_files_and_plan(tmp_path):
     jobs, _ = load_jobs(example / "catalogue.yaml")
     assert [(j.name, j.job.mode) for j in jobs] == [("episode-duo", "auto"), ("episode-host", "auto"),
                                                     ("handmix", "render")]
+
+
+def test_exit_code_is_the_worst_failure():
+    from mixdown.batch.result import BatchResult, JobRecord
+
+    def res(*kinds):
+        return BatchResult([JobRecord(name=f"j{i}", status="failed" if k else "done", error_kind=k)
+                            for i, k in enumerate(kinds)]).exit_code
+
+    assert res(None, None) == 0
+    assert res(None, "target") == 3
+    assert res("target", "input") == 2
+    assert res("input", "crash", "target") == 1
+    assert res("bug") == 1

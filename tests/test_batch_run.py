@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 
@@ -199,7 +198,8 @@ def test_bad_input_only_failed_and_force(media, tmp_path):
         "name,dialogue,music,target,vad,output\n"
         "ep01,ep01/host.wav;ep01/guest.wav,../bed.wav,podcast,energy,out/ep01.wav\n"
         "bad,bad.wav,,podcast,energy,out/bad.wav\n"
-        "ep02,ep02/host.wav;ep02/guest.wav,,podcast,energy,out/ep02.wav\n".replace("../bed.wav", str(media / "bed.wav")))
+        "ep02,ep02/host.wav;ep02/guest.wav,,podcast,energy,out/ep02.wav\n"
+        .replace("../bed.wav", str(media / "bed.wav")))
     r = cli("batch", "m.csv", "--workers", "2", cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     errors = [line for line in r.stderr.splitlines() if line.startswith("mixdown: error:")]
@@ -250,10 +250,17 @@ def test_python_api_crashing_job_is_reported_not_retried_forever(media, tmp_path
 
     ep = media / "episodes"
     jobs = [Job(name=n, dialogue=(str(ep / d / "host.wav"),), target="podcast", options={"vad": "energy"},
-                output=str(tmp_path / "out" / f"{n}.wav")) for n, d in (("a", "ep01"), ("crash", "ep02"), ("b", "ep03"))]
+                output=str(tmp_path / "out" / f"{n}.wav"))
+            for n, d in (("a", "ep01"), ("crash", "ep02"), ("b", "ep03"))]
+    # and one that cannot reach its target within the limiting it may use (exit 3 on its own)
+    jobs.append(Job(name="loud", dialogue=(str(ep / "ep04" / "host.wav"),), lufs=-6.0,
+                    options={"vad": "energy", "max_limiting": 0.5}, output=str(tmp_path / "out" / "loud.wav")))
     res = mixdown.batch(jobs, workers=2, retries=1, runner=runner, state=tmp_path / "s.sqlite")
     assert res.exit_code == 1
-    assert [j.status for j in res.jobs] == ["done", "failed", "done"]
+    assert [j.status for j in res.jobs] == ["done", "failed", "done", "failed"]
+    loud = res["loud"]
+    assert loud.error_kind == "target" and "misses the target -6" in loud.error
+    assert loud.integrated_lufs == pytest.approx(measure_file(tmp_path / "out" / "loud.wav").integrated_lufs)
     crash = res["crash"]
     assert crash.error_kind == "crash" and "killed its worker 2 times" in crash.error and crash.attempts == 2
     assert res["a"].integrated_lufs == pytest.approx(measure_file(tmp_path / "out" / "a.wav").integrated_lufs)

@@ -15,6 +15,7 @@ it made count against ``retries`` too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -96,7 +97,7 @@ def connect(*, workers: int | None = None, scheduler: str | None = None, jobs: i
             raise MixdownError(f"--scheduler {scheduler}: cannot reach the scheduler: {exc}") from None
         threads = int(sum(client.nthreads().values()))
         return Cluster(client, None, len(client.nthreads()), scheduler, limit_threads=threads != 1)
-    n = workers or default_workers(peak_rss_bytes=peak_rss_bytes, jobs=jobs)
+    n = min(workers, jobs or workers) if workers else default_workers(peak_rss_bytes=peak_rss_bytes, jobs=jobs)
     limit = n > 1
     env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     if limit:
@@ -261,10 +262,8 @@ class Executor:
     def _abandon(self) -> None:
         """Interrupted (Ctrl-C): what was running goes back to pending for the next run."""
         for fut, att in list(self._flight.items()):
-            try:
+            with contextlib.suppress(Exception):  # best effort while shutting down
                 fut.cancel()
-            except Exception:  # noqa: BLE001,S110 - best effort while shutting down
-                pass
             self.state.set_state(att.bjob.name, "pending", event="interrupted", detail="the batch was stopped")
         self._flight.clear()
 

@@ -77,7 +77,7 @@ def _expand_entry(e: Entry, base: Path, sessions: dict[str, Any]) -> list[BatchJ
     matches: list[Path | None] = [None]
     if where is not None:
         field, pattern = where[0], where[2]
-        found = sorted(Path(p) for p in _glob.glob(os.path.join(base, pattern)) if Path(p).is_file())
+        found = sorted(Path(p) for p in _glob.glob(os.path.join(base, pattern), recursive=True) if Path(p).is_file())
         if not found:
             raise e.error(field, f"{pattern!r} matches no file (relative to {base})")
         matches = list(found)
@@ -157,10 +157,10 @@ def _make(e: Entry, base: Path, ph: dict[str, Any], where: tuple[str, int | None
     inputs += [(k, paths[k]) for k in ("session", "video") if k in paths]
     mode = f.get("mode") or ("render" if "session" in paths and not roles else "auto")
     _check_job(e, mode, roles, paths)
-    job = Job(mode=mode, **roles, **paths, name=name,
-              target=f.get("target"), lufs=f.get("lufs"), true_peak=f.get("true_peak"),
-              format=f.get("format"), options=dict(f.get("options") or {}),
-              **{k: f[k] for k in ("sample_rate", "block_size") if k in f})
+    fields: dict[str, Any] = {"mode": mode, **roles, **paths,
+                              **{k: f[k] for k in ("sample_rate", "block_size") if k in f}}
+    job = Job(name=name, target=f.get("target"), lufs=f.get("lufs"), true_peak=f.get("true_peak"),
+              format=f.get("format"), options=dict(f.get("options") or {}), **fields)
     group = _format(e, "group", f["group"], ph) if "group" in f else None
     if group is None and version is not None:
         group = _group(e, ph)

@@ -143,8 +143,9 @@ def _read_yaml(text: str, file: str) -> list[Entry]:
         raise ManifestError("the manifest is empty", file=file, line=1)
     defaults: dict[str, Any] = {}
     default_lines: dict[str, int] = {}
+    prefix: Loc = ()
     if isinstance(root, yaml.SequenceNode):
-        jobs_node, prefix = root, ()
+        jobs_node = root
     elif isinstance(root, yaml.MappingNode):
         top = _keys(root, file, ())
         for key, (line, _) in top.items():
@@ -214,7 +215,7 @@ def _read_csv(text: str, file: str) -> list[Entry]:
         if h in seen:
             raise ManifestError(f"column {h!r} appears twice in the header row", file=file, line=1)
         seen.add(h)
-    entries = []
+    entries: list[Entry] = []
     try:
         for row in rows:
             line = rows.line_num
@@ -224,7 +225,7 @@ def _read_csv(text: str, file: str) -> list[Entry]:
                 raise ManifestError(f"{len(row)} cells but {len(header)} columns in the header row", file=file,
                                     line=line)
             fields: dict[str, Any] = {}
-            for h, cell in zip(header, row):
+            for h, cell in zip(header, row):  # noqa: B905 - a short row leaves the last cells empty
                 value = _cell(h, cell.strip(), file, line)
                 if value is not None:
                     fields[h] = value

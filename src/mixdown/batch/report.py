@@ -152,10 +152,12 @@ def _plot(jobs: list[JobRecord]) -> bytes | None:
         assert t is not None
         top.axhspan(t["integrated_lufs"] - t["tolerance_lu"], t["integrated_lufs"] + t["tolerance_lu"],
                     color="#2e7d32", alpha=0.15, lw=0, label=f"target {t['name']} ±{t['tolerance_lu']:g} LU")
-        bottom.axhline(t["true_peak_dbtp"], color="#b02a37", lw=1, ls="--", label=f"ceiling {t['true_peak_dbtp']:g} dBTP")
-    for ax, key, label in ((top, "integrated_lufs", "integrated (LUFS)"), (bottom, "true_peak_dbtp", "true peak (dBTP)")):
-        ok = [(x, getattr(j, key)) for x, j in zip(xs, jobs) if getattr(j, key) is not None and j.ok]
-        bad = [(x, getattr(j, key)) for x, j in zip(xs, jobs) if getattr(j, key) is not None and not j.ok]
+        bottom.axhline(t["true_peak_dbtp"], color="#b02a37", lw=1, ls="--",
+                       label=f"ceiling {t['true_peak_dbtp']:g} dBTP")
+    panels = ((top, "integrated_lufs", "integrated (LUFS)"), (bottom, "true_peak_dbtp", "true peak (dBTP)"))
+    for ax, key, label in panels:
+        ok = [(x, getattr(j, key)) for x, j in zip(xs, jobs, strict=True) if getattr(j, key) is not None and j.ok]
+        bad = [(x, getattr(j, key)) for x, j in zip(xs, jobs, strict=True) if getattr(j, key) is not None and not j.ok]
         if ok:
             ax.plot([p[0] for p in ok], [p[1] for p in ok], "o", color="#1f4e96", ms=5, label="done")
         if bad:
@@ -163,9 +165,18 @@ def _plot(jobs: list[JobRecord]) -> bytes | None:
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
         ax.set_xlim(-0.5, len(jobs) - 0.5)
+        ys = [p[1] for p in ok + bad]
+        if len(targets) == 1:
+            t = next(iter(targets.values()))
+            assert t is not None
+            ys += [t["integrated_lufs"] - t["tolerance_lu"], t["integrated_lufs"] + t["tolerance_lu"]] \
+                if key == "integrated_lufs" else [t["true_peak_dbtp"]]
+        if ys:  # room above and below for the points and the legend
+            span = max(max(ys) - min(ys), 2.0)
+            ax.set_ylim(min(ys) - 0.6 * span, max(ys) + 0.25 * span)
         if ok or bad or ax.get_legend_handles_labels()[0]:
             ax.legend(loc="lower right", fontsize=8, ncol=3)
-    failed_unmeasured = [x for x, j in zip(xs, jobs) if j.status == "failed" and j.integrated_lufs is None]
+    failed_unmeasured = [x for x, j in zip(xs, jobs, strict=True) if j.status == "failed" and j.integrated_lufs is None]
     for x in failed_unmeasured:
         top.axvline(x, color="#b02a37", alpha=0.3, lw=4)
     top.set_xticks([])

@@ -59,7 +59,9 @@ def run_job(bjob: BatchJob, token: str, *, limit_threads: bool = False,
     try:
         _prepare_outputs(bjob)
         if runner is None:
-            from ..pipeline import run as runner
+            from ..pipeline import run as run_pipeline
+
+            runner = run_pipeline
         result = runner(bjob.job, progress=_progress(token, bjob.name))
         record.update(_verified(result))
     except MixdownError as exc:

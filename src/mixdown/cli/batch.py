@@ -26,8 +26,15 @@ def batch(
     as_json: bool = typer.Option(False, "--json", help="print the report's JSON on stdout"),
 ) -> None:
     """Run a manifest's jobs on every core (or a Dask cluster); run it again to resume."""
+    import signal
+
     from ..batch import run_batch
 
+    def stop(signum: int, frame: Any) -> None:
+        # a scheduler's preemption or `kill`: stop like Ctrl-C, so what ran goes back to pending
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     if workers is not None and workers < 1:
         raise _usage("--workers must be 1 or more")
     if workers is not None and scheduler is not None:

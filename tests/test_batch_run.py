@@ -289,3 +289,22 @@ def test_versions_of_a_session_track_render_and_are_compared(media, tmp_path):
     warn = [f for f in data["catalogue"] if f["check"] == "version-duration"]
     assert len(warn) == 1 and "en 10.00 s, fr 9.00 s" in warn[0]["message"]
     assert "mixdown: warning: catalogue: film: the versions are not one length" in r.stderr
+
+
+def test_sigterm_stops_the_batch_and_puts_running_jobs_back(media, tmp_path):
+    manifest = _project(media, tmp_path, 2)
+    db = tmp_path / "cat.batch.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "mixdown.cli", "batch", str(manifest), "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: any(x["state"] == "running" for x in _rows(db).values()), "a running job")
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "run the same command again to resume" in err, err
+    rows = _rows(db)
+    stopped = [n for n, x in rows.items() if x["attempts"] == 1 and x["state"] == "pending"]
+    assert stopped and all(x["state"] in ("pending", "done") for x in rows.values())
+    assert all(any(e["name"] == n and e["event"] == "interrupted" for e in _events(db)) for n in stopped)

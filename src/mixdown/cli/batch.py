@@ -39,8 +39,13 @@ def batch(
         raise _usage("--workers must be 1 or more")
     if workers is not None and scheduler is not None:
         raise _usage("--workers sizes the local cluster; an existing --scheduler has its own workers")
-    res = run_batch(manifest, workers=workers, scheduler=scheduler, state=state, retries=retries, force=force,
-                    only_failed=only_failed, dry_run=dry_run, report=report, progress=not as_json)
+    try:
+        res = run_batch(manifest, workers=workers, scheduler=scheduler, state=state, retries=retries, force=force,
+                        only_failed=only_failed, dry_run=dry_run, report=report, progress=not as_json)
+    except KeyboardInterrupt:
+        typer.echo("mixdown: interrupted; the jobs that were running go back to pending: run the same command "
+                   "again to resume", err=True)
+        raise typer.Exit(130) from None
     if dry_run:
         _print_plan(res, as_json)
     elif as_json:

@@ -25,7 +25,7 @@ from mixdown.batch.verify import file_record
 ROOT = Path(__file__).resolve().parents[1]
 POD = ROOT / "examples" / "podcast" / "media"
 SR = 48000
-SECONDS = 10
+SECONDS = 8
 
 
 def cli(*args, cwd=None, timeout=240):
@@ -50,6 +50,17 @@ def media(tmp_path_factory):
         sf.write(d / "guest.wav", 0.6 * guest[0, off:off + n], SR, subtype="PCM_16")
     sf.write(root / "bed.wav", music[:, :n].T, SR, subtype="PCM_16")
     return root
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """An existing Dask cluster (as `--scheduler` finds one), its workers warm: the cheap way to run a batch."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+            Client(c) as client:
+        client.run(lambda: __import__("mixdown.pipeline") and __import__("mixdown.batch.worker"))
+        yield c.scheduler_address
 
 
 def _project(media: Path, tmp: Path, episodes: int) -> Path:
@@ -187,8 +198,8 @@ def test_a_worker_killed_mid_job_is_rerun_elsewhere(media, tmp_path):
     _check_outputs(tmp_path / "out", rows)
 
 
-def test_bad_input_only_failed_and_force(media, tmp_path):
-    """A bad file among good ones; then fix it and rerun only it; then force everything."""
+def test_bad_input_only_failed_and_force(media, tmp_path, cluster):
+    """A bad file among good ones; then fix it and rerun only it (on an existing cluster); then force everything."""
     for ep in ("ep01", "ep02"):
         (tmp_path / ep).mkdir()
         for f in ("host.wav", "guest.wav"):
@@ -221,7 +232,7 @@ def test_bad_input_only_failed_and_force(media, tmp_path):
     # fix the file: --only-failed runs it and nothing else
     (tmp_path / "bad.wav").unlink()
     (tmp_path / "bad.wav").symlink_to(media / "episodes" / "ep03" / "host.wav")
-    r = cli("batch", "m.csv", "--only-failed", "--json", cwd=tmp_path)
+    r = cli("batch", "m.csv", "--only-failed", "--json", "--scheduler", cluster, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert {j["name"]: j["status"] for j in data["jobs"]} == {"ep01": "skipped", "bad": "done", "ep02": "skipped"}
@@ -230,7 +241,7 @@ def test_bad_input_only_failed_and_force(media, tmp_path):
     assert (tmp_path / "out" / "bad.wav").exists()
 
     # --force runs every job again, whatever the state says
-    r = cli("batch", "m.csv", "--force", "--json", "--workers", "1", cwd=tmp_path)
+    r = cli("batch", "m.csv", "--force", "--json", "--scheduler", cluster, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert [j["status"] for j in json.loads(r.stdout)["jobs"]] == ["done"] * 3
     assert [x["completions"] for x in _rows(db).values()] == [2, 2, 2]
@@ -268,33 +279,33 @@ def test_python_api_crashing_job_is_reported_not_retried_forever(media, tmp_path
     assert (tmp_path / "out" / "a.env").read_text() == "1"
 
 
-def test_versions_of_a_session_track_render_and_are_compared(media, tmp_path):
+def test_versions_of_a_session_track_render_and_are_compared(media, tmp_path, cluster):
     ep = media / "episodes"
-    sf.write(tmp_path / "dx_fr.wav", sf.read(ep / "ep02" / "host.wav")[0][: 9 * SR], SR, subtype="PCM_16")
+    sf.write(tmp_path / "dx_fr.wav", sf.read(ep / "ep02" / "host.wav")[0][: 7 * SR], SR, subtype="PCM_16")
     (tmp_path / "film.yaml").write_text(
         "mixdown: 1\ntracks:\n"
         f"  - {{name: DX, role: dialogue, clips: [{{source: {ep / 'ep01' / 'host.wav'}}}]}}\n"
-        f"  - {{name: ME, role: music, gain_db: -12, clips: [{{source: {media / 'bed.wav'}, duration: 9.0}}]}}\n")
+        f"  - {{name: ME, role: music, gain_db: -12, clips: [{{source: {media / 'bed.wav'}, duration: 7.0}}]}}\n")
     (tmp_path / "v.yaml").write_text(
         "jobs:\n  - name: film\n    session: film.yaml\n"
         f"    tracks: {{DX: {{en: {ep / 'ep01' / 'host.wav'}, fr: dx_fr.wav}}}}\n"
         "    output: out/film-{version}.wav\n")
-    r = cli("batch", "v.yaml", "--workers", "1", "--json", cwd=tmp_path)
+    r = cli("batch", "v.yaml", "--scheduler", cluster, "--json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert [(j["name"], j["status"], j["group"], j["version"]) for j in data["jobs"]] == [
         ("film-en", "done", "film", "en"), ("film-fr", "done", "film", "fr")]
     assert sf.info(tmp_path / "out/film-en.wav").frames == SECONDS * SR
-    assert sf.info(tmp_path / "out/film-fr.wav").frames == 9 * SR
+    assert sf.info(tmp_path / "out/film-fr.wav").frames == 7 * SR
     warn = [f for f in data["catalogue"] if f["check"] == "version-duration"]
-    assert len(warn) == 1 and "en 10.00 s, fr 9.00 s" in warn[0]["message"]
+    assert len(warn) == 1 and "en 8.00 s, fr 7.00 s" in warn[0]["message"]
     assert "mixdown: warning: catalogue: film: the versions are not one length" in r.stderr
 
 
 def test_sigterm_stops_the_batch_and_puts_running_jobs_back(media, tmp_path):
     manifest = _project(media, tmp_path, 2)
     db = tmp_path / "cat.batch.sqlite"
-    proc = subprocess.Popen([sys.executable, "-m", "mixdown.cli", "batch", str(manifest), "--workers", "2"],
+    proc = subprocess.Popen([sys.executable, "-m", "mixdown.cli", "batch", str(manifest), "--workers", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _wait_for(lambda: any(x["state"] == "running" for x in _rows(db).values()), "a running job")

@@ -21,6 +21,7 @@ import os
 import queue
 import time
 import uuid
+import warnings
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,7 +110,9 @@ def connect(*, workers: int | None = None, scheduler: str | None = None, jobs: i
         "distributed.worker.daemon": False,
         "logging": {"distributed": "critical"},
     }
-    with dask.config.set(config):
+    with dask.config.set(config), warnings.catch_warnings():
+        # the scheduler's HTTP server (health checks, no dashboard) moves off a busy default port
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         local = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                          dashboard_address=None, silence_logs=logging.CRITICAL)
         client = distributed.Client(local)

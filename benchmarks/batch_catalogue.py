@@ -85,6 +85,7 @@ class TreeSampler:
         self.root = psutil.Process(pid)
         self.peak_total = 0
         self.peak_single = 0
+        self.peak_root = 0
         self.loads: list[float] = []
         self._stop = threading.Event()
         self._t = threading.Thread(target=self._run, daemon=True)
@@ -107,6 +108,8 @@ class TreeSampler:
                     continue
                 total += rss
                 self.peak_single = max(self.peak_single, rss)
+                if p.pid == self.root.pid:
+                    self.peak_root = max(self.peak_root, rss)
             self.peak_total = max(self.peak_total, total)
             if time.monotonic() - last_load > 5:
                 self.loads.append(os.getloadavg()[0])
@@ -207,10 +210,12 @@ def run(folder: Path, args: argparse.Namespace) -> None:
     print(f"no-op re-run: {noop_s:.2f} s for {args.jobs} jobs (target < 5 s)")
     print(f"peak RSS of the whole batch: {tree.peak_total / mb:.0f} MB; one job's peak: {job_peak / mb:.0f} MB in a "
           f"worker, {serial_peak / mb:.0f} MB as a `mixdown auto` process; workers x that = "
-          f"{workers * serial_peak / mb:.0f} MB; largest single process of the batch {tree.peak_single / mb:.0f} MB")
+          f"{workers * serial_peak / mb:.0f} MB; largest single process of the batch {tree.peak_single / mb:.0f} MB, "
+          f"the coordinator (with the scheduler) {tree.peak_root / mb:.0f} MB")
     print(json.dumps({"jobs": args.jobs, "minutes": args.minutes, "workers": workers, "serial_s": round(serial_s, 2),
                       "batch_s": round(batch_s, 2), "speedup": round(serial_s / batch_s, 3),
                       "noop_s": round(noop_s, 2), "batch_peak_rss_mb": round(tree.peak_total / mb),
+                      "coordinator_peak_rss_mb": round(tree.peak_root / mb),
                       "job_peak_rss_mb": round(job_peak / mb), "auto_peak_rss_mb": round(serial_peak / mb),
                       "load_serial": serial_loads, "load_batch": tree.loads}))
 

@@ -247,7 +247,9 @@ def test_bad_input_only_failed_and_force(media, tmp_path, cluster):
     assert [x["completions"] for x in _rows(db).values()] == [2, 2, 2]
 
 
-def test_python_api_crashing_job_is_reported_not_retried_forever(media, tmp_path):
+def test_python_api_crashing_job_is_reported_not_retried_forever(media, tmp_path, cluster):
+    from distributed import Client
+
     import mixdown
     from mixdown.pipeline import Job
 
@@ -266,7 +268,9 @@ def test_python_api_crashing_job_is_reported_not_retried_forever(media, tmp_path
     # and one that cannot reach its target within the limiting it may use (exit 3 on its own)
     jobs.append(Job(name="loud", dialogue=(str(ep / "ep04" / "host.wav"),), lufs=-6.0,
                     options={"vad": "energy", "max_limiting": 0.5}, output=str(tmp_path / "out" / "loud.wav")))
-    res = mixdown.batch(jobs, workers=2, retries=1, runner=runner, state=tmp_path / "s.sqlite")
+    # the caller's own Dask client is the current one: the batch keeps to its own cluster all the same
+    with Client(cluster) as mine, mine.as_current():
+        res = mixdown.batch(jobs, workers=2, retries=1, runner=runner, state=tmp_path / "s.sqlite")
     assert res.exit_code == 1
     assert [j.status for j in res.jobs] == ["done", "failed", "done", "failed"]
     loud = res["loud"]

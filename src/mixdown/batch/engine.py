@@ -157,8 +157,6 @@ class Executor:
 
     def run(self, jobs: list[BatchJob]) -> dict[str, dict[str, Any]]:
         """Run every job to done or failed; the records by name."""
-        from distributed import wait
-
         todo = deque(jobs)
         self.cluster.client.subscribe_topic(TOPIC, lambda ev: self._events.put(ev[1]))
         capacity, checked = 0, 0.0
@@ -168,14 +166,11 @@ class Executor:
                     capacity, checked = self.cluster.threads(), time.monotonic()
                 while todo and len(self._flight) < capacity:
                     self._submit(todo.popleft())
-                if self._flight:
-                    try:
-                        done, _ = wait(list(self._flight), timeout=0.25, return_when="FIRST_COMPLETED")
-                    except TimeoutError:
-                        done = set()
-                else:
-                    time.sleep(0.25)  # an existing cluster with no worker yet
-                    done = set()
+                # polled, not distributed.wait(): that one runs on the process's default client,
+                # which is not ours when the caller has a Dask client of their own
+                done = [f for f in self._flight if f.done()]
+                if not done:
+                    time.sleep(0.1)
                 self._drain()
                 for fut in done:
                     again = self._collect(fut)

@@ -9,6 +9,7 @@ worker deaths are retried.
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -51,6 +52,8 @@ def run_job(bjob: BatchJob, token: str, *, limit_threads: bool = False,
     """
     if limit_threads:
         os.environ["MIXDOWN_THREADS"] = "1"
+    # as the CLI does (cli.main): a render makes no reference cycles worth collecting often
+    gc.set_threshold(100_000, 50, 1000)
     worker = _announce({"event": "start", "token": token, "name": bjob.name, "pid": os.getpid(),
                         "started_at": time.time()})
     rss = _PeakRss()

@@ -16,7 +16,7 @@ import sys
 import typer
 
 from . import auto, check, deliver, measure, processors, render, report, sync, targets, timeline  # noqa: F401  (registration)
-from . import studio  # noqa: F401  (registration)
+from . import batch, studio  # noqa: F401  (registration)
 from .app import app
 from .auto import expand_role_flags
 

@@ -114,11 +114,11 @@ def test_a_recommended_range_is_said_not_failed(tmp_path):
     sf.write(tmp_path / "flat.wav", x.T.astype(np.float32), SR, subtype="FLOAT")  # LRA ~0: under Netflix's 4 LU
     f = tmp_path / "n.yaml"
     f.write_text("presets:\n  - {name: netflix, gating: program}\n")  # Netflix's numbers, programme-gated
-    r = run("--targets-file", f, "check", tmp_path / "flat.wav", "--target", "netflix", "--tolerance", "30",
+    r = run("--targets-file", f, "check", tmp_path / "flat.wav", "--target", "netflix", "--tolerance", "10",
             "--true-peak", "0", "--json")
     req = {q["name"]: q for q in json.loads(r.stdout)["requirements"]}
     assert not req["loudness_range_recommended"]["passed"] and req["loudness_range_recommended"]["advisory"]
     assert r.returncode == 0, r.stdout
-    r = run("--targets-file", f, "check", tmp_path / "flat.wav", "--target", "netflix", "--tolerance", "30",
+    r = run("--targets-file", f, "check", tmp_path / "flat.wav", "--target", "netflix", "--tolerance", "10",
             "--true-peak", "0")
     assert "note loudness_range_recommended" in r.stdout and "PASS" in r.stdout

@@ -75,6 +75,36 @@ def _on_signals() -> dict[int, object]:
     return old
 
 
+def _warnings_as_lines() -> None:
+    """Show each :class:`~mixdown.errors.MixdownWarning` as one ``mixdown: warning:`` line on stderr."""
+    import warnings
+
+    from ..errors import MixdownWarning
+
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001 - warnings' signature
+        if issubclass(category, MixdownWarning):
+            typer.echo(f"mixdown: warning: {message}", err=True)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+def _usage_message(exc: Exception) -> str:
+    """A command-line usage error as one line, without the parser's own vocabulary."""
+    msg = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
+    for theirs, ours in (("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
+                         ("Input should be a valid number, unable to parse string as a number", "must be a number"),
+                         ("Input should be a valid integer, got a number with a fractional part", "must be a whole number"),
+                         ("Input should be", "must be")):
+        msg = msg.replace(theirs, ours)
+    ctx = getattr(exc, "ctx", None)
+    command = "mixdown" + (f" {ctx.info_name}" if ctx is not None and ctx.parent is not None else "")
+    return f"{msg} (see {command} --help)"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn every error into an exit code and one line."""
     import gc
@@ -87,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     # collecting; the default gen-0 threshold (700) ran full collections that cost
     # ~3 % of a long render's CPU.
     gc.set_threshold(100_000, 50, 1000)
+    _warnings_as_lines()
     argv = expand_role_flags(list(sys.argv[1:] if argv is None else argv))
     try:
         with job_guard():
@@ -149,9 +180,9 @@ def _interrupted(exc: KeyboardInterrupt) -> None:
 
 
 def _internal(exc: Exception) -> None:
-    # usage errors of the (vendored) click inside typer: let them print themselves
-    if hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int):
-        exc.show()
+    # usage errors of the (vendored) click inside typer: one line, like every other error
+    if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+        typer.echo(f"mixdown: error: {_usage_message(exc)}", err=True)
         sys.exit(exc.exit_code)
     if type(exc).__name__ == "Abort":
         sys.exit(1)

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, open_session, progress
+from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, number_option, open_session, progress
 from .common import ALLOW_TRUNCATED_HELP, check_outputs, out_spec, protect, read_media
 
 ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
@@ -52,6 +52,47 @@ def absolute_paths(summary: dict) -> dict:
     return summary
 
 
+def check_sidechain_options(*, attack: float, release: float, duck_depth: float | None, dialogue_level: float) -> None:
+    """Refuse options that sidechain ducking would turn into a compressor setting out of its range.
+
+    ``--duck-mode sidechain`` writes a compressor (``attack_ms``, ``release_ms``,
+    ``threshold_db`` below the dialogue level by the depth); its ranges are the
+    compressor's own, so a value valid for keyframe ducks can be out of range here.
+    The error names the options, never the generated field.
+    """
+    from ..dsp.dynamics import Compressor
+    from ..errors import OptionError
+
+    p = Compressor.PARAMS
+    for flag, value, param in (("--attack", attack, "attack_ms"), ("--release", release, "release_ms")):
+        lo, hi = p[param].min / 1000, p[param].max / 1000
+        if not lo <= value <= hi:
+            raise OptionError(f"{flag} {value:g}: with --duck-mode sidechain it must be between {lo:g} and {hi:g} s "
+                              "(the compressor's range)")
+    # the threshold sits depth x ratio/(ratio - 1) under the dialogue (ratio 10); the computed depth is at most 40 dB
+    depth = 40.0 if duck_depth is None else duck_depth
+    lowest = p["threshold_db"].min
+    if dialogue_level - depth * 10 / 9 < lowest:
+        raise OptionError(
+            f"--dialogue-level {dialogue_level:g} with a duck of up to {depth:g} dB: sidechain ducking would need a "
+            f"compressor threshold below {lowest:g} dBFS; raise --dialogue-level or lower --duck-depth")
+
+
+def check_placement(flag: str, spec: str, sample_rate: int) -> None:
+    """A ``file@time`` placement is a time mixdown accepts, not negative and not beyond the longest programme."""
+    from ..auto.build import parse_placed
+    from ..errors import OptionError, SessionError
+    from ..timebase import Timebase
+
+    _, when = parse_placed(spec)
+    try:
+        n = Timebase.from_session_fields(sample_rate, 25, False, None).samples(when, position=True)
+    except SessionError as exc:
+        raise OptionError(f"{flag} {spec}: {exc.message}") from None
+    if n < 0:
+        raise OptionError(f"{flag} {spec}: the position {when} is before the start of the programme")
+
+
 @app.command()
 def auto(
     session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
@@ -62,8 +103,9 @@ def auto(
     ambience: list[str] = typer.Option([], "--ambience", help="ambience file(s)"),
     video: Optional[Path] = typer.Option(None, "--video", help="video whose audio is the dialogue when no --dialogue is given"),
     target: Optional[str] = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
-    lufs: Optional[float] = typer.Option(None, "--lufs", help="custom target loudness, LUFS"),
-    true_peak: Optional[float] = typer.Option(None, "--true-peak", help="custom true-peak ceiling, dBTP"),
+    lufs: Optional[float] = number_option(None, "--lufs", help="custom target loudness", min=-60, max=-1, unit="LUFS"),
+    true_peak: Optional[float] = number_option(None, "--true-peak", help="custom true-peak ceiling", min=-20, max=0,
+                                               unit="dBTP"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="mix file (.wav or .flac), or a video (.mp4 .mov .m4v .mkv .webm)"),
     format: Optional[str] = typer.Option(None, "--format", help="wav24 | wav16 | wav32f | flac (default from -o)"),
     codec: Optional[str] = typer.Option(None, "--codec", help="audio codec of a video output: aac | opus | mp3 | flac | pcm "
@@ -76,29 +118,36 @@ def auto(
                                              "24-bit WAV, true peak at -6 dBTP, no limiting"),
     save_session: Optional[Path] = typer.Option(None, "--save-session", help="write the decided session here"),
     as_json: bool = typer.Option(False, "--json", help="print the summary and decision list as JSON"),
-    duck_depth: Optional[float] = typer.Option(None, "--duck-depth", help="fixed duck depth, dB (default: from --duck-under)"),
-    duck_under: float = typer.Option(18.0, "--duck-under", help="music sits this many LU under the dialogue while people speak"),
+    duck_depth: Optional[float] = number_option(None, "--duck-depth", help="fixed duck depth (default: from --duck-under)",
+                                                min=0, max=60, unit="dB"),
+    duck_under: float = number_option(18.0, "--duck-under", help="music sits this many LU under the dialogue while people speak",
+                                      min=0, max=40, unit="LU"),
     duck_roles: str = typer.Option("music,ambience", "--duck-roles", help="roles that duck under speech"),
     duck_mode: str = typer.Option("keyframes", "--duck-mode", help="keyframes | sidechain"),
-    duck_sensitivity: float = typer.Option(25.0, "--duck-sensitivity",
-                                           help="speech down to this many dB under its speaker's own level still ducks "
-                                                "the music and gets a ride (6..60; other speakers' bleed is told apart "
-                                                "by comparing the mics, not by level)"),
-    attack: float = typer.Option(0.3, "--attack", help="duck fade-down, s"),
-    release: float = typer.Option(0.8, "--release", help="duck fade-up, s"),
-    lookahead: float = typer.Option(0.35, "--lookahead", help="the fade down starts this long before speech, s"),
-    hold: float = typer.Option(1.5, "--hold", help="pauses shorter than this keep the music down, s"),
-    min_duck: float = typer.Option(0.6, "--min-duck", help="shortest duck, s"),
+    duck_sensitivity: float = number_option(25.0, "--duck-sensitivity",
+                                            help="speech down to this far under its speaker's own level still ducks "
+                                                 "the music and gets a ride (other speakers' bleed is told apart "
+                                                 "by comparing the mics, not by level)", min=6, max=60, unit="dB"),
+    attack: float = number_option(0.3, "--attack", help="duck fade-down", min=0, max=10, unit="s"),
+    release: float = number_option(0.8, "--release", help="duck fade-up", min=0, max=10, unit="s"),
+    lookahead: float = number_option(0.35, "--lookahead", help="the fade down starts this long before speech", min=0, max=5,
+                                     unit="s"),
+    hold: float = number_option(1.5, "--hold", help="pauses shorter than this keep the music down", min=0, max=30, unit="s"),
+    min_duck: float = number_option(0.6, "--min-duck", help="shortest duck", min=0, max=30, unit="s"),
     no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
-    dialogue_level: float = typer.Option(-23.0, "--dialogue-level", help="dialogue level before the master stage, LUFS"),
-    music_lu: float = typer.Option(-6.0, "--music-lu", help="music against dialogue between speech, LU"),
-    sfx_lu: float = typer.Option(-5.0, "--sfx-lu", help="effects against dialogue, LU"),
-    ambience_lu: float = typer.Option(-18.0, "--ambience-lu", help="ambience against dialogue, LU"),
-    max_limiting: float = typer.Option(6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target, dB"),
+    dialogue_level: float = number_option(-23.0, "--dialogue-level", help="dialogue level before the master stage",
+                                          min=-35, max=-10, unit="LUFS"),
+    music_lu: float = number_option(-6.0, "--music-lu", help="music against dialogue between speech", min=-60, max=20,
+                                    unit="LU"),
+    sfx_lu: float = number_option(-5.0, "--sfx-lu", help="effects against dialogue", min=-60, max=20, unit="LU"),
+    ambience_lu: float = number_option(-18.0, "--ambience-lu", help="ambience against dialogue", min=-60, max=20, unit="LU"),
+    max_limiting: float = number_option(6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target",
+                                        min=0, max=24, unit="dB"),
     vad: str = typer.Option("silero", "--vad", help="speech detector: silero | energy"),
     cleanup: str = typer.Option("screen", "--cleanup", help="screen (measure noisy dialogue only) | full | off"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
-    sample_rate: int = typer.Option(48000, "--sample-rate", help="session rate when building from files, Hz"),
+    sample_rate: int = number_option(48000, "--sample-rate", help="session rate when building from files", min=8000,
+                                     max=384000, unit="Hz"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
@@ -144,8 +193,6 @@ def auto(
             fail(f"--premaster {premaster}: -o writes that file already")
     if stems_format not in ("wav24", "wav32f"):
         fail(f"--stems-format {stems_format!r} is not wav24 or wav32f")
-    if not 6.0 <= duck_sensitivity <= 60.0:
-        fail(f"--duck-sensitivity {duck_sensitivity:g} is outside 6..60 dB")
     if duck_mode not in ("keyframes", "sidechain"):
         fail("--duck-mode must be keyframes or sidechain")
     if vad not in ("silero", "energy"):
@@ -156,6 +203,11 @@ def auto(
     for r in roles:
         if r not in ("music", "sfx", "ambience", "other", "dialogue"):
             fail(f"--duck-roles: unknown role {r!r}")
+    if duck_mode == "sidechain":
+        check_sidechain_options(attack=attack, release=release, duck_depth=duck_depth, dialogue_level=dialogue_level)
+    for flag, specs in (("--dialogue", dialogue), ("--music", music), ("--sfx", sfx), ("--ambience", ambience)):
+        for spec in specs:
+            check_placement(flag, spec, sample_rate)
     if session is not None:
         if dialogue or music or sfx or ambience or (video and not video_out):
             fail("give either a SESSION or files (--dialogue/--music/--sfx/--ambience/--video), not both")

@@ -9,17 +9,17 @@ from typing import Any, Optional
 import typer
 
 from .app import app
-from .common import echo_error, num
+from .common import echo_error, num, number_option
 
 
 @app.command()
 def batch(
     manifest: Path = typer.Argument(..., help="the jobs: a YAML or CSV manifest"),
-    workers: Optional[int] = typer.Option(None, "--workers", help="worker processes (default: min(cores, RAM / a job's peak memory))"),
+    workers: Optional[int] = number_option(None, "--workers", help="worker processes (default: min(cores, RAM / a job's peak memory))", min=1, max=1024),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786 (shared storage needed)"),
     state: Optional[Path] = typer.Option(None, "--state", help="the state database (default: MANIFEST-NAME.batch.sqlite beside it)"),
     report: Optional[Path] = typer.Option(None, "--report", help="folder for report.csv/.json/.html (default: MANIFEST-NAME-report/ beside it)"),
-    retries: int = typer.Option(2, "--retries", help="times a job whose worker died is run again (bad input never is)"),
+    retries: int = number_option(2, "--retries", help="times a job whose worker died is run again (bad input never is)", min=0, max=100),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the jobs and what would run; run and write nothing"),
     force: bool = typer.Option(False, "--force", help="run every job again, done or not"),
     only_failed: bool = typer.Option(False, "--only-failed", help="run only the jobs that failed last time"),
@@ -35,8 +35,6 @@ def batch(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    if workers is not None and workers < 1:
-        raise _usage("--workers must be 1 or more")
     if workers is not None and scheduler is not None:
         raise _usage("--workers sizes the local cluster; an existing --scheduler has its own workers")
     try:

@@ -6,6 +6,7 @@ Library modules are imported inside the functions that use them, so that
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, Optional
@@ -20,6 +21,49 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print ``mixdown: error: message`` on stderr and exit with ``code``."""
     typer.echo(f"mixdown: error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def number_option(default: Any, *flags: str, help: str, min: float, max: float, unit: str = "") -> Any:  # noqa: A002
+    """A Typer option for a number with a documented range; NaN, infinity and out-of-range values are refused.
+
+    The range is shown in ``--help`` and checked while the command line is parsed,
+    before any work starts; a bad value is one ``mixdown: error:`` line naming the
+    option (``--attack -1: must be between 0 and 10 s``), exit 2.
+
+    Parameters
+    ----------
+    default : int, float or None
+        Default value (None: the option is optional and unset by default).
+    *flags : str
+        The option's names; the first ``--long`` one names it in errors.
+    help : str
+        One line for ``--help`` (the range is appended).
+    min, max : float
+        Inclusive range.
+    unit : str
+        Unit shown after the range (``s``, ``dB``, ``LU``, ``Hz``, ...).
+    """
+    name = next((f for f in flags if f.startswith("--")), flags[0] if flags else "option")
+    rng = f"between {_plain(min)} and {_plain(max)}{' ' + unit if unit else ''}"
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return value
+        if not math.isfinite(value) or not min <= value <= max:
+            from ..errors import OptionError
+
+            raise OptionError(f"{name} {_plain(value)}: must be {rng}")
+        return value
+
+    return typer.Option(default, *flags, help=f"{help} [{_plain(min)}..{_plain(max)}{' ' + unit if unit else ''}]",
+                        callback=check)
+
+
+def _plain(x: float) -> str:
+    """A number as people write it: 1048576, not 1.04858e+06."""
+    if math.isfinite(x) and float(x).is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:g}"
 
 
 def progress(label: str, enabled: bool) -> Any:

@@ -10,13 +10,14 @@ from typing import Any
 import typer
 
 from .app import app
-from .common import ALLOW_TRUNCATED_HELP, check_block_size, check_outputs, open_session, out_spec, read_media
+from .common import ALLOW_TRUNCATED_HELP, check_block_size, check_outputs, number_option, open_session, out_spec, read_media
 
 
 @app.command("deliver")
 def deliver_command(
     session: Path = typer.Argument(..., help="session file listing its deliverables"),
-    block_size: int = typer.Option(16384, "--block-size", help="frames per block (memory, not output, depends on it)"),
+    block_size: int = number_option(16384, "--block-size", help="frames per block (memory, not output, depends on it)",
+                                    min=64, max=1048576, unit="frames"),
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),

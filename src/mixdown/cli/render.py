@@ -17,6 +17,7 @@ from .common import (
     check_block_size,
     check_outputs,
     fail,
+    number_option,
     measure_keys,
     num,
     open_session,
@@ -33,7 +34,8 @@ def render(
     format: Optional[str] = typer.Option(
         None, "--format", help="wav24 | wav16 | wav32f | bwf | flac | flac16 | mp3 | aac | opus (default: from -o's suffix)"),
     # 65536 = render.engine.DEFAULT_BLOCK, written out so that --help need not import the engine
-    block_size: int = typer.Option(65536, "--block-size", help="frames per block (memory, not output, depends on it)"),
+    block_size: int = number_option(65536, "--block-size", help="frames per block (memory, not output, depends on it)",
+                                    min=64, max=1048576, unit="frames"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),

@@ -8,12 +8,13 @@ from typing import Optional
 import typer
 
 from .app import app
+from .common import number_option
 
 
 @app.command()
 def studio(
     session: Path = typer.Argument(..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"),
-    port: int = typer.Option(0, "--port", help="port on 127.0.0.1 (0: any free port)"),
+    port: int = number_option(0, "--port", help="port on 127.0.0.1 (0: any free port)", min=0, max=65535),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the address only; do not open a browser"),
     media_root: Optional[Path] = typer.Option(None, "--media-root", help="where a timeline's media live"),
     target: Optional[str] = typer.Option(None, "--target", help="delivery preset for the loudness band and Render's "
@@ -25,8 +26,6 @@ def studio(
     """
     from ..studio.serve import run
 
-    if not 0 <= port <= 65535:
-        raise typer.BadParameter("--port is 0..65535")
     run(session, port=port, open_browser=not no_browser, media_root=media_root, target=target)
     # Ctrl-C (or SIGTERM) is how a server is stopped: it unwound cleanly, so exit 0, not 130
     from . import forget_signal

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import check_outputs, fail, open_session, out_spec, protect
+from .common import check_outputs, fail, number_option, open_session, out_spec, protect
 
 
 @app.command("import")
@@ -20,7 +20,7 @@ def import_(
     role: list[str] = typer.Option([], "--role", help="TRACK=ROLE, overriding the role inferred from names"),
     frame_rate: Optional[str] = typer.Option(None, "--frame-rate", help="frame rate of an EDL (EDLs do not say)"),
     sequence: Optional[str] = typer.Option(None, "--sequence", help="which sequence, when the file has several"),
-    sample_rate: int = typer.Option(48000, "--sample-rate", help="session sample rate, Hz"),
+    sample_rate: int = number_option(48000, "--sample-rate", help="session sample rate", min=8000, max=384000, unit="Hz"),
     as_json: bool = typer.Option(False, "--json", help="print the import report as JSON"),
 ) -> None:
     """Import an editor's timeline as a session, listing everything it could not carry."""
@@ -37,6 +37,14 @@ def import_(
         fail(f"-o {output}: a session is written as .yaml or .json")
     protect(timeline, what="the timeline")
     check_outputs(out_spec(output, "-o"))
+    if frame_rate is not None:
+        from ..errors import SessionError
+        from ..timebase import parse_rate
+
+        try:
+            parse_rate(frame_rate)
+        except SessionError as exc:
+            fail(f"--frame-rate {frame_rate}: {exc.message}")
     session, report = import_timeline(timeline, media_root=media_root, roles=roles or None, sample_rate=sample_rate,
                                       frame_rate=frame_rate, sequence=sequence)
     from ..files.guard import current

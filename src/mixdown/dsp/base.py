@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import shown
 from .automation import Envelope
 
 CONTROL_PERIOD = 32  # longest stretch between coefficient updates of automated filter parameters
@@ -98,17 +99,22 @@ class Param:
         """Validate and normalise a value; raise ``ValueError`` with a readable reason."""
         if self.choices is not None:
             if value not in self.choices:
-                raise ValueError(f"{name} must be one of {', '.join(self.choices)}, not {value!r}")
+                raise ValueError(f"{name} must be one of {', '.join(self.choices)}, not {shown(value)}")
             return value
         if isinstance(self.default, bool):
             if not isinstance(value, bool):
-                raise ValueError(f"{name} must be true or false, not {value!r}")
+                raise ValueError(f"{name} must be true or false, not {shown(value)}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{name} must be a number, not {value!r}")
-        value = float(value)
+            raise ValueError(f"{name} must be a number, not {shown(value)}")
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond float's range
+            raise ValueError(f"{name} = {shown(value)} is far outside its range") from None
         if value != value:
             raise ValueError(f"{name} must be a number, not NaN")
+        if value in (float("inf"), float("-inf")):
+            raise ValueError(f"{name} must be a finite number, not {value:g}")
         if self.min is not None and value < self.min:
             raise ValueError(f"{name} = {value:g} is below its minimum {self.min:g} {self.unit}".rstrip())
         if self.max is not None and value > self.max:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import TimelineError
+from ..errors import MixdownError, TimelineError
 from ..session.model import Session
 from .report import ImportReport, ReportItem
 
@@ -107,9 +107,6 @@ def import_timeline(
     MediaError
         For media that cannot be found (with ``missing_media="error"``).
     """
-    from .ir import build_session
-    from .media import MediaResolver
-
     if missing_media not in ("error", "keep"):
         raise ValueError("missing_media must be 'error' or 'keep'")
     p = Path(path)
@@ -119,6 +116,22 @@ def import_timeline(
     root = Path(media_root) if media_root is not None else None
     if root is not None and not root.is_dir():
         raise TimelineError(f"media root {str(root)!r} is not a folder", file=p)
+    try:
+        session, report = _import(p, fmt, root, roles=roles, sample_rate=sample_rate, frame_rate=frame_rate,
+                                  sequence=sequence, missing_media=missing_media)
+    except MixdownError as exc:  # an error deep in a reader names the timeline it came from
+        raise exc.located(file=p) from None
+    # the session came from this file: later errors (a clip past its media's end) name it, and
+    # outputs are kept from overwriting it like any input
+    session._file = p
+    return session, report
+
+
+def _import(p: Path, fmt: str, root: Path | None, *, roles: dict[str, str] | None, sample_rate: int,
+            frame_rate: str | float | None, sequence: str | None, missing_media: str) -> tuple[Session, ImportReport]:
+    from .ir import build_session
+    from .media import MediaResolver
+
     report = ImportReport(source=str(p), format=fmt)
     timeline_file = p
     if fmt == "fcp7":
@@ -138,8 +151,18 @@ def import_timeline(
 
         ir = read_otio(p, report)
     resolver = MediaResolver(timeline_file.parent, root)
-    session = build_session(ir, report, path=p, media_root=root, roles=roles, sample_rate=sample_rate,
-                            missing_media=missing_media, resolver=resolver)
+    from pydantic import ValidationError
+
+    from ..errors import format_loc
+    from ..session.io import describe_validation_error
+
+    try:
+        session = build_session(ir, report, path=p, media_root=root, roles=roles, sample_rate=sample_rate,
+                                missing_media=missing_media, resolver=resolver)
+    except ValidationError as exc:  # a value the reader carried over that the session model refuses
+        loc, msg = describe_validation_error(exc)
+        raise TimelineError(f"imported timeline is not a valid session: {format_loc(loc) + ': ' if loc else ''}{msg}",
+                            file=p) from None
     return session, report
 
 

@@ -24,13 +24,14 @@ Nested sequences are flattened onto the track that holds them.
 from __future__ import annotations
 
 import math
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import TimelineError
-from ..timebase import frames_to_tc, tc_to_frames
+from ..errors import SessionError, TimelineError, shown
+from ..timebase import frames_to_tc, parse_rate, tc_to_frames
 from .ir import ClipIR, Key, TimelineIR, TrackIR, crossfade, fade_shape_from_name
 from .report import ImportReport
 
@@ -47,14 +48,31 @@ def _text(el: ET.Element | None, path: str, default: str | None = None) -> str |
     return found.text.strip()
 
 
+def _number(text: str, tag: str) -> float:
+    """A number written in the file, or a TimelineError naming the element (never a silent default)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise TimelineError(f"<{tag}> {shown(text)} is not a number") from None
+    if not math.isfinite(v):
+        raise TimelineError(f"<{tag}> {shown(text)} is not a finite number")
+    return v
+
+
+def _exact(text: str, tag: str) -> Fraction:
+    """A number written in the file, exactly (``29.97`` is 2997/100)."""
+    v = _number(text, tag)
+    try:
+        return Fraction(text.strip())
+    except ValueError:  # float() reads forms Fraction() does not ("1_0", " inf"-like spacing)
+        return Fraction(v)
+
+
 def _int(el: ET.Element | None, path: str, default: int | None = None) -> int | None:
     t = _text(el, path)
     if t is None or t == "":
         return default
-    try:
-        return int(round(float(t)))
-    except ValueError:
-        return default
+    return int(round(_number(t, path.rsplit("/", 1)[-1])))
 
 
 def _rate(el: ET.Element | None, inherited: Fraction | None) -> Fraction | None:
@@ -65,8 +83,13 @@ def _rate(el: ET.Element | None, inherited: Fraction | None) -> Fraction | None:
     if tb is None:
         return inherited
     ntsc = (_text(el, "rate/ntsc", "FALSE") or "FALSE").upper() == "TRUE"
-    base = Fraction(tb)
-    return base * Fraction(1000, 1001) if ntsc else base
+    base = _exact(tb, "timebase")
+    if base <= 0:
+        raise TimelineError(f"<rate><timebase> {tb!r} is not a positive frame rate")
+    try:
+        return parse_rate(base * Fraction(1000, 1001) if ntsc else base)
+    except SessionError as exc:
+        raise TimelineError(f"<rate><timebase> {tb!r}: {exc.message}") from None
 
 
 def _bool(text: str | None, default: bool = True) -> bool:
@@ -144,14 +167,16 @@ class _Reader:
             fmt = (_text(tc, "displayformat") or "").upper()
             string = _text(tc, "string") or ""
             drop = fmt == "DF" or (";" in string and fmt != "NDF")
+            if round(tc_rate) not in (30, 60) or tc_rate.denominator == 1:
+                drop = False  # drop-frame exists only at 29.97 and 59.94
             frame = _int(tc, "frame")
             if frame is not None:
                 start_frames = frame
             elif string:
-                parts = [int(p) for p in string.replace(";", ":").split(":")]
-                start_frames = tc_to_frames(*parts, tc_rate, drop)
-        if round(tc_rate) not in (30, 60) or tc_rate.denominator == 1:
-            drop = False
+                m = re.fullmatch(r"(\d{1,2})[:;](\d{1,2})[:;](\d{1,2})[:;](\d{1,3})", string)
+                if m is None:
+                    raise TimelineError(f"<timecode><string> {shown(string)} is not timecode HH:MM:SS:FF")
+                start_frames = tc_to_frames(*(int(g) for g in m.groups()), tc_rate, drop)
         self.tc_rate, self.tc_drop = tc_rate, drop
         # the session counts start frames at the sequence rate
         self.start_frames = round(Fraction(start_frames) * rate / tc_rate)
@@ -353,10 +378,7 @@ class _Reader:
             if eid in ("timeremap", "time remap"):
                 for p in f.findall("effect/parameter"):
                     if (_text(p, "parameterid") or "").lower() == "speed":
-                        try:
-                            return float(_text(p, "value") or "100")
-                        except ValueError:
-                            return None
+                        return _number(_text(p, "value") or "100", "value")
         return None
 
     def _filters_report(self, el: ET.Element, name: str, where: str) -> None:
@@ -390,7 +412,8 @@ class _Reader:
                             when, val = _text(k, "when"), _text(k, "value")
                             if when is None or val is None:
                                 continue
-                            keys.append(Key(t=(Fraction(when) - cin) / crate, v=level_to_db(float(val))))
+                            keys.append(Key(t=(_exact(when, "when") - cin) / crate,
+                                            v=level_to_db(_number(val, "value"))))
                         if keyed > 1 and ir.gain_keys:
                             self.report.add("approximated", "levels",
                                             f"{ir.name!r} has several keyframed level filters; only the first is used",
@@ -400,13 +423,13 @@ class _Reader:
                     else:
                         val = _text(p, "value")
                         if val is not None:
-                            ir.gain_db += level_to_db(float(val))
+                            ir.gain_db += level_to_db(_number(val, "value"))
             elif "audiopan" in eid or "audio pan" in eid:
                 for p in eff.findall("parameter") if eff is not None else []:
                     if (_text(p, "parameterid") or _text(p, "name") or "").lower() != "pan":
                         continue
-                    lo = float(_text(p, "valuemin") or -1)
-                    hi = float(_text(p, "valuemax") or 1)
+                    lo = _number(_text(p, "valuemin") or "-1", "valuemin")
+                    hi = _number(_text(p, "valuemax") or "1", "valuemax")
 
                     def norm(v: float) -> float:
                         return max(-1.0, min(1.0, -1.0 + 2.0 * (v - lo) / (hi - lo))) if hi > lo else 0.0
@@ -414,19 +437,16 @@ class _Reader:
                     kfs = p.findall("keyframe")
                     if kfs:
                         ir.pan_keys = sorted(
-                            (Key(t=(Fraction(_text(k, "when") or "0") - cin) / crate, v=norm(float(_text(k, "value") or 0)))
-                             for k in kfs), key=lambda k: k.t)
+                            (Key(t=(_exact(_text(k, "when") or "0", "when") - cin) / crate,
+                                 v=norm(_number(_text(k, "value") or "0", "value"))) for k in kfs), key=lambda k: k.t)
                     else:
-                        ir.pan = norm(float(_text(p, "value") or 0))
+                        ir.pan = norm(_number(_text(p, "value") or "0", "value"))
             elif "gain" == (_text(eff, "name") or "").strip().lower():
                 for p in eff.findall("parameter") if eff is not None else []:
-                    val = _text(p, "value")
-                    try:
-                        ir.gain_db += float(val or 0)
-                        self.report.add("approximated", "gain filter",
-                                        f"'Gain' filter on {ir.name!r} read as {float(val or 0):+g} dB clip gain", where)
-                    except ValueError:
-                        pass
+                    val = _number(_text(p, "value") or "0", "value")
+                    ir.gain_db += val
+                    self.report.add("approximated", "gain filter",
+                                    f"'Gain' filter on {ir.name!r} read as {val:+g} dB clip gain", where)
                     break
 
     def _nested(self, el, nested, track, seq_rate, crate, start_f, end_f, cin, name, where, depth) -> list[ClipIR]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import TimelineError
+from ..errors import TimelineError, shown
 from ..timebase import frames_to_tc
 from .ir import ClipIR, FadeIR, Key, TimelineIR, TrackIR, crossfade, fade_shape_from_name
 from .report import ImportReport
@@ -34,7 +34,9 @@ from .report import ImportReport
 STORY = {"asset-clip", "clip", "ref-clip", "sync-clip", "mc-clip", "audio", "video", "gap", "title", "audition",
          "transition", "spine"}
 FCP_ROLE = {"dialogue": "dialogue", "music": "music", "effects": "sfx", "sfx": "sfx", "ambience": "ambience"}
-_DB = re.compile(r"^\s*(-?[\d.]+|-?inf)\s*(dB)?\s*$", re.I)
+_DB = re.compile(r"^\s*(-?(?:\d+(?:\.\d*)?|\.\d+)|-?inf)\s*(dB)?\s*$", re.I)
+# rationals and decimals with bounded digits: Fraction("1e999999999") would build ten to that power
+_TIME = re.compile(r"^-?(\d{1,20}(/\d{1,20})?|\d{0,20}\.\d{1,20})$")
 
 
 def ftime(text: str | None, default: Fraction | None = None) -> Fraction | None:
@@ -44,10 +46,32 @@ def ftime(text: str | None, default: Fraction | None = None) -> Fraction | None:
     t = text.strip()
     if t.endswith("s"):
         t = t[:-1]
+    if not _TIME.match(t):
+        raise TimelineError(f"{shown(text)} is not an FCPXML time (like 1001/30000s or 5s)")
     try:
         return Fraction(t)
-    except (ValueError, ZeroDivisionError):
-        raise TimelineError(f"{text!r} is not an FCPXML time") from None
+    except ZeroDivisionError:
+        raise TimelineError(f"{shown(text)} is not an FCPXML time (it divides by zero)") from None
+
+
+def _number(text: str | None, what: str, default: float) -> float:
+    """A plain number attribute, or a TimelineError naming it (never a silent default)."""
+    if text is None or text.strip() == "":
+        return default
+    try:
+        v = float(text)
+    except ValueError:
+        raise TimelineError(f"{what} {shown(text)} is not a number") from None
+    if not math.isfinite(v):
+        raise TimelineError(f"{what} {shown(text)} is not a finite number")
+    return v
+
+
+def _whole(text: str | None, what: str, default: int) -> int:
+    v = _number(text, what, default)
+    if v != int(v):
+        raise TimelineError(f"{what} {shown(text)} is not a whole number")
+    return int(v)
 
 
 def fmt_time(seconds: Fraction) -> str:
@@ -62,9 +86,14 @@ def parse_db(text: str | None) -> float | None:
         return None
     m = _DB.match(text)
     if not m:
-        return None
+        raise TimelineError(f"volume {shown(text)} is not a level in dB (like -6dB)")
     v = m.group(1).lower()
-    return -144.0 if "inf" in v else max(float(v), -144.0)
+    if "inf" in v:
+        return -144.0
+    db = float(v)
+    if not math.isfinite(db):
+        raise TimelineError(f"volume {shown(text)} is not a finite level")
+    return max(db, -144.0)
 
 
 @dataclass
@@ -236,7 +265,7 @@ class _Reader:
         start = ftime(el.get("start"), Fraction(0)) or Fraction(0)
         dur = ftime(el.get("duration"), Fraction(0)) or Fraction(0)
         if el.get("lane") not in (None, ""):
-            lane = int(el.get("lane") or 0)
+            lane = _whole(el.get("lane"), "lane", 0)
         local_shift = shift + offset - start  # this element's local time + local_shift = timeline time
         t_start = shift + offset
         name = el.get("name") or tag
@@ -344,7 +373,7 @@ class _Reader:
 
     def _has_audio(self, ref: str | None) -> bool:
         a = self.assets.get(ref or "")
-        return a is not None and (a.get("hasAudio") == "1" or int(a.get("audioSources", "0") or 0) > 0)
+        return a is not None and (a.get("hasAudio") == "1" or _whole(a.get("audioSources"), "audioSources", 0) > 0)
 
     # -- levels --------------------------------------------------------------------------------
     def layer(self, el: ET.Element, local_shift: Fraction, t0: Fraction, t1: Fraction, where: str) -> _Layer | None:
@@ -378,18 +407,12 @@ class _Reader:
             lay.keys.sort(key=lambda kv: kv[0])
         if pan is not None:
             mode = pan.get("mode")
-            try:
-                lay.pan = max(-1.0, min(1.0, float(pan.get("amount", "0")) / 100.0))
-            except ValueError:
-                lay.pan = 0.0
+            lay.pan = max(-1.0, min(1.0, _number(pan.get("amount"), "pan amount", 0.0) / 100.0))
             for p in pan.findall("param"):
                 if p.get("name") == "amount":
                     for k in p.findall("keyframeAnimation/keyframe"):
                         t = ftime(k.get("time"))
-                        try:
-                            v = max(-1.0, min(1.0, float(k.get("value", "0")) / 100.0))
-                        except ValueError:
-                            continue
+                        v = max(-1.0, min(1.0, _number(k.get("value"), "pan keyframe value", 0.0) / 100.0))
                         lay.pan_keys.append((t + local_shift, v))
             if mode not in (None, "", "0", "stereo", "stereo left/right", "1"):
                 self.report.add("approximated", "pan", f"panner mode {mode!r} read as stereo left/right", where)
@@ -401,7 +424,7 @@ class _Reader:
         if asset is None:
             self.report.add("dropped", "clip", f"{el.get('name') or el.tag!r} references no media asset", where)
             return None
-        has_audio = asset.get("hasAudio") == "1" or int(asset.get("audioSources", "0") or 0) > 0
+        has_audio = asset.get("hasAudio") == "1" or _whole(asset.get("audioSources"), "audioSources", 0) > 0
         if not has_audio or el.get("srcEnable") == "video":
             self.video_items += 1
             return None

@@ -195,6 +195,9 @@ def _clip_keys(keys: list[Key], length: int, sr: int, unit: str) -> tuple[list[t
 
     if not keys:
         return [], None
+    far = next((k for k in keys if abs(k.t) > 1_000_000), None)  # the sample clock is int64
+    if far is not None:
+        raise TimelineError(f"a keyframe at {float(far.t):g} s is too far from its clip to be read")
     pts = sorted(((round(k.t * sr), k.v, k.interp) for k in keys), key=lambda x: x[0])
     env = Envelope([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], unit=unit)
     inside = [p for p in pts if 0 <= p[0] <= length]

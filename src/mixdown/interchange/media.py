@@ -53,6 +53,21 @@ def path_to_url(path: str | Path) -> str:
     return "file://localhost" + quote(text, safe="/:")
 
 
+def _expand(p: Path) -> Path:
+    try:
+        return p.expanduser()
+    except RuntimeError:  # ~user of a user this machine does not have
+        return p
+
+
+def _is_file(p: Path) -> bool:
+    """Whether ``p`` is a file; a name the system cannot look up (too long, a NUL byte) is not one."""
+    try:
+        return p.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _parts(path_text: str) -> list[str]:
     if _DRIVE.match(path_text) or "\\" in path_text:
         return list(PureWindowsPath(path_text).parts)
@@ -139,15 +154,16 @@ class MediaResolver:
         written = url_to_path(ref) if ref else ""
         roots = [self.timeline_dir] + ([self.media_root] if self.media_root else [])
         if written:
-            p = Path(written).expanduser()
+            p = _expand(Path(written))
             if p.is_absolute() or written.startswith("//"):
-                if p.is_file():
+                if _is_file(p):
                     return p.resolve()
             else:
                 for root in roots:
-                    if (root / p).is_file():
+                    if _is_file(root / p):
                         return (root / p).resolve()
-        names = [n for n in ([_parts(written)[-1]] if written else []) + list(extra_names) if n]
+        last = _parts(written)[-1:] if written else []
+        names = [n for n in last + list(extra_names) if n]
         for name in names:
             if self.media_root is not None and self.media_root.is_dir():
                 hit = self._by_name(self.media_root, written or name, name, None)

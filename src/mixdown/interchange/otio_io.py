@@ -26,12 +26,13 @@ against the media's embedded timecode (BWF time reference, QuickTime timecode).
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from ..errors import TimelineError
+from ..errors import TimelineError, shown
 from ..session.model import Session
 from ..timebase import parse_rate
 from .ir import AutoIR, ClipIR, FadeIR, Key, TimelineIR, TrackIR, crossfade, fade_shape_from_name
@@ -48,30 +49,113 @@ def _otio():
 
 
 def _rate(r: float) -> Fraction:
+    if not math.isfinite(r):
+        raise TimelineError(f"the frame rate {r!r} is not a finite number")
     return parse_rate(Fraction(str(float(r))).limit_denominator(1_000_000) if float(r) != int(r) else int(r))
+
+
+def _scale(r: float) -> Fraction:
+    """The time scale of an OTIO RationalTime (frames, samples or any unit per second), exactly."""
+    scale = Fraction(str(float(r))).limit_denominator(1_000_000) if math.isfinite(r) and r > 0 and r != int(r) \
+        else Fraction(int(r)) if math.isfinite(r) else Fraction(0)
+    if scale <= 0:
+        raise TimelineError(f"a time has the rate {r!r}, which is not a positive number")
+    return scale
 
 
 def _secs(rt: Any) -> Fraction:
     """Exact seconds of an OTIO RationalTime."""
-    rate = _rate(rt.rate)
+    rate = _scale(rt.rate)
+    if not math.isfinite(rt.value):
+        raise TimelineError(f"a time has the value {rt.value!r}, which is not a finite number")
     return Fraction(str(rt.value)) / rate if rt.value != int(rt.value) else Fraction(int(rt.value)) / rate
 
 
-def _keys(raw: list, sr: int, offset: Fraction = Fraction(0)) -> list[Key]:
-    out = []
-    for k in raw or []:
-        t, v = k[0], k[1]
-        interp = k[2] if len(k) > 2 else "linear"
-        out.append(Key(t=Fraction(int(str(t).rstrip("s")), sr) + offset, v=float(v), interp=interp))
-    return out
+_SAMPLES = re.compile(r"^-?\d{1,20}s?$")
 
 
-def _auto_ir(raw: dict | None, sr: int) -> AutoIR | None:
-    """mixdown's auto layer from OTIO metadata (written by :func:`_auto_meta`)."""
-    if not raw:
+class _Meta:
+    """The ``mixdown`` metadata of an OTIO object, each value's type checked where it is read.
+
+    mixdown writes it (see :func:`write_otio`); a file edited by hand or by another tool
+    may hold anything there, so a value of the wrong kind is a TimelineError naming
+    the object and the key, never a crash.
+    """
+
+    def __init__(self, obj: Any, what: str) -> None:
+        raw = obj.metadata.get(NS, {}) or {}
+        if not hasattr(raw, "items"):
+            raise TimelineError(f"{what}: the '{NS}' metadata is not a mapping")
+        self.d = dict(raw)
+        self.what = what
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.d
+
+    def _bad(self, key: str, kind: str) -> TimelineError:
+        return TimelineError(f"{self.what}: {NS} metadata {key!r} must be {kind}, not {shown(self.d.get(key))}")
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        v = self.d.get(key, default)
+        if v is not None and not isinstance(v, str):
+            raise self._bad(key, "text")
+        return v
+
+    def number(self, key: str, default: float = 0.0) -> float:
+        v = self.d.get(key, default)
+        if v is None:
+            return default
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise self._bad(key, "a finite number")
+        return float(v)
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        v = self.d.get(key, default)
+        if not isinstance(v, bool):
+            raise self._bad(key, "true or false")
+        return v
+
+    def samples(self, key: str, value: Any = None) -> int:
+        v = self.d.get(key) if value is None else value
+        if isinstance(v, bool) or not _SAMPLES.match(str(v)):
+            raise self._bad(key, "a sample count like '48000s'")
+        return int(str(v).rstrip("s"))
+
+    def mapping(self, key: str) -> "_Meta":
+        v = self.d.get(key) or {}
+        if not hasattr(v, "items"):
+            raise self._bad(key, "a mapping")
+        sub = _Meta.__new__(_Meta)
+        sub.d, sub.what = dict(v), f"{self.what}, {key}"
+        return sub
+
+    def keys(self, key: str, sr: int, offset: Fraction = Fraction(0)) -> list[Key]:
+        """Keyframes written ``[["<n>s", value, interp], ...]``."""
+        raw = self.d.get(key) or []
+        if isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
+            raise self._bad(key, "a list of keyframes")
+        out = []
+        for k in raw:
+            k = list(k) if hasattr(k, "__iter__") and not isinstance(k, (str, bytes)) else []
+            if len(k) not in (2, 3) or isinstance(k[1], bool) or not isinstance(k[1], (int, float)) \
+                    or not math.isfinite(k[1]) or (len(k) == 3 and k[2] not in ("hold", "linear", "exp")):
+                raise self._bad(key, "a list of [\"<samples>s\", value, interp] keyframes")
+            out.append(Key(t=Fraction(self.samples(key, k[0]), sr) + offset, v=float(k[1]),
+                           interp=k[2] if len(k) > 2 else "linear"))
+        return out
+
+
+def _auto_ir(meta: _Meta, sr: int) -> AutoIR | None:
+    """mixdown's auto layer from OTIO metadata (written by :func:`_auto_meta`), each value checked."""
+    if not meta.d.get("auto"):
         return None
-    keys = _keys((raw.get("automation") or {}).get("gain_db"), sr)
-    return AutoIR(gain_db=float(raw.get("gain_db", 0.0)), gain_keys=keys, edited=list(raw.get("edited") or []))
+    raw = meta.mapping("auto")
+    edited = raw.d.get("edited") or []
+    if isinstance(edited, (str, bytes)) or not hasattr(edited, "__iter__") or \
+            not all(isinstance(e, str) for e in edited):
+        raise raw._bad("edited", "a list of value names")
+    return AutoIR(gain_db=raw.number("gain_db", 0.0), gain_keys=raw.mapping("automation").keys("gain_db", sr),
+                  edited=list(edited))
 
 
 def _auto_meta(session: Session, layer: Any, shift: int = 0) -> dict[str, Any] | None:
@@ -99,7 +183,16 @@ def read_otio(path: Path, report: ImportReport) -> TimelineIR:
         raise TimelineError(f"cannot read OTIO file: {exc}", file=path) from None
     if not isinstance(tl, otio.schema.Timeline):
         raise TimelineError(f"the file holds a {type(tl).__name__}, not a Timeline", file=path)
-    return _convert(tl, report, path=path, edl=False)
+    return _convert_or_refuse(tl, report, path=path, edl=False)
+
+
+def _convert_or_refuse(tl, report: ImportReport, **kw: Any) -> TimelineIR:
+    """:func:`_convert`, with OTIO's own complaints about a malformed timeline as TimelineErrors."""
+    otio = _otio()
+    try:
+        return _convert(tl, report, **kw)
+    except (otio.exceptions.OTIOError, NotImplementedError) as exc:  # e.g. a clip with no range at all
+        raise TimelineError(f"cannot read the timeline: {exc or type(exc).__name__}", file=kw["path"]) from None
 
 
 def _edl_rate(text: str, frame_rate: str | float | None, report: ImportReport) -> Fraction:
@@ -160,7 +253,7 @@ def read_edl(path: Path, report: ImportReport, *, frame_rate: str | float | None
                        f"source and record durations disagree ({exc}); clips keep their source length")
         except Exception as exc2:
             raise TimelineError(f"cannot read EDL: {exc2}", file=path) from None
-    ir = _convert(tl, report, path=path, edl=True, rate=rate, drop=drop)
+    ir = _convert_or_refuse(tl, report, path=path, edl=True, rate=rate, drop=drop)
     for line in text.splitlines():
         if re.match(r"^\s*(AUD|\*\s*AUD)\b", line, re.I):
             report.add("approximated", "audio channels", f"EDL audio channel line {line.strip()!r}: "
@@ -172,11 +265,11 @@ def read_edl(path: Path, report: ImportReport, *, frame_rate: str | float | None
 def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction | None = None,
              drop: bool = False) -> TimelineIR:
     otio = _otio()
-    meta = dict(tl.metadata.get(NS, {}) or {})
+    meta = _Meta(tl, "the timeline")
     gst = tl.global_start_time
     if rate is None:
-        if meta.get("frame_rate"):
-            rate = parse_rate(meta["frame_rate"])
+        if meta.d.get("frame_rate"):
+            rate = parse_rate(meta.d["frame_rate"])
         elif gst is not None:
             rate = _rate(gst.rate)
         else:
@@ -187,14 +280,18 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
                     break
             rate = rate or Fraction(25)
     if not edl:
-        drop = bool(meta["drop_frame"]) if "drop_frame" in meta else (round(rate) in (30, 60) and rate.denominator == 1001)
+        drop = meta.flag("drop_frame") if "drop_frame" in meta else (round(rate) in (30, 60) and rate.denominator == 1001)
         if "drop_frame" not in meta and drop:
             report.add("info", "timecode", "OTIO does not say whether timecode is drop-frame; 29.97/59.94 is "
                        "shown as drop-frame")
-    sr_meta = int(meta.get("sample_rate", 0) or 0)
+    sr_meta = int(meta.number("sample_rate", 0))
+    if sr_meta < 0:
+        raise meta._bad("sample_rate", "a sample rate in Hz")
     tracks: list[TrackIR] = []
     video_items = 0
     records: list[Fraction] = []
+    if tl.tracks is None:
+        raise TimelineError("the timeline has no tracks")
     for t in tl.tracks:
         if isinstance(t, otio.schema.Track) and t.kind == otio.schema.TrackKind.Video:
             n = len(list(t.find_clips()))
@@ -231,8 +328,8 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
     if video_items:
         report.add("dropped", "video track", f"{video_items} video clip(s) ignored (the session holds audio only)")
     duration = None
-    if meta.get("duration") and sr_meta:
-        duration = Fraction(int(str(meta["duration"]).rstrip("s")), sr_meta)
+    if meta.d.get("duration") and sr_meta:
+        duration = Fraction(meta.samples("duration"), sr_meta)
     else:
         try:
             d = tl.duration()
@@ -242,7 +339,7 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
         if edl and records:
             duration = None
     return TimelineIR(format="edl" if edl else "otio", name=tl.name or None, frame_rate=rate, drop_frame=drop,
-                      start_frames=start_frames, duration=duration, layout=meta.get("layout", "stereo"),
+                      start_frames=start_frames, duration=duration, layout=meta.text("layout", "stereo"),
                       tracks=tracks)
 
 
@@ -257,16 +354,16 @@ def _record_starts(t) -> list[Fraction]:
 
 def _track(t, report: ImportReport, *, edl: bool, sr: int) -> TrackIR:
     otio = _otio()
-    tmeta = dict(t.metadata.get(NS, {}) or {})
-    track = TrackIR(name=tmeta.get("name") or t.name or "Audio", role_hint=tmeta.get("role"),
-                    mute=not t.enabled or bool(tmeta.get("mute", False)))
+    tmeta = _Meta(t, f"track {t.name!r}")
+    track = TrackIR(name=tmeta.text("name") or t.name or "Audio", role_hint=tmeta.text("role"),
+                    mute=not t.enabled or tmeta.flag("mute", False))
     if sr:
-        track.gain_db = float(tmeta.get("gain_db", 0.0))
-        track.pan = float(tmeta.get("pan", 0.0))
-        auto = tmeta.get("automation", {}) or {}
-        track.gain_keys = _keys(auto.get("gain_db"), sr)
-        track.pan_keys = _keys(auto.get("pan"), sr)
-        track.auto = _auto_ir(tmeta.get("auto"), sr)
+        track.gain_db = tmeta.number("gain_db", 0.0)
+        track.pan = tmeta.number("pan", 0.0)
+        auto = tmeta.mapping("automation")
+        track.gain_keys = auto.keys("gain_db", sr)
+        track.pan_keys = auto.keys("pan", sr)
+        track.auto = _auto_ir(tmeta, sr)
     # Items are placed at (position inside the track - the track's source start): for an EDL
     # the reader stores minus the first record-in there (OTIO #1385), so this gives record time.
     track_start = _secs(t.source_range.start_time) if t.source_range is not None else Fraction(0)
@@ -291,16 +388,16 @@ def _track(t, report: ImportReport, *, edl: bool, sr: int) -> TrackIR:
         r = t.range_of_child_at_index(i)
         t0 = _secs(r.start_time) - track_start
         t1 = t0 + _secs(r.duration)
-        m = dict(item.metadata.get(NS, {}) or {})
-        shape_in = m.get("shape_in") or fade_shape_from_name(item.name or "")
-        shape_out = m.get("shape_out") or shape_in
+        m = _Meta(item, f"track {t.name!r}, transition {item.name!r}")
+        shape_in = m.text("shape_in") or fade_shape_from_name(item.name or "")
+        shape_out = m.text("shape_out") or shape_in
         a = made[i - 1] if i > 0 else None
         b = made[i + 1] if i + 1 < len(made) else None
         where = f"track {t.name!r}, transition {item.name or item.transition_type!r}"
         crossfade(a, b, t0, t1, shape_in, report, where)
         if a is not None and a.fade_out is not None:
             a.fade_out = FadeIR(a.fade_out.length, shape_out)
-        if item.transition_type not in (otio.schema.TransitionTypes.SMPTE_Dissolve, "SMPTE_Dissolve") and not m:
+        if item.transition_type not in (otio.schema.TransitionTypes.SMPTE_Dissolve, "SMPTE_Dissolve") and not m.d:
             report.add("approximated", "transition", f"{item.transition_type} read as an audio crossfade", where)
     track.clips = [c for c in made if c is not None and c.duration > 0]
     return track
@@ -312,7 +409,7 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
     name = item.name or "clip"
     where = f"track {track_name!r}, clip {name!r}"
     ref = item.media_reference
-    cm = dict(item.metadata.get(NS, {}) or {})
+    cm = _Meta(item, where)
     url = None
     extra: list[str] = []
     if isinstance(ref, otio.schema.ExternalReference):
@@ -357,19 +454,24 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
             report.add("dropped", "effect", f"effect {eff.effect_name or eff.name!r} on {name!r} is not imported", where)
     if item.markers:
         report.add("dropped", "marker", f"{len(item.markers)} marker(s) on {name!r} not imported", where)
-    if cm and sr:
-        clip.gain_db = float(cm.get("gain_db", 0.0))
-        auto = cm.get("automation", {}) or {}
-        clip.gain_keys = _keys(auto.get("gain_db"), sr)
-        clip.auto = _auto_ir(cm.get("auto"), sr)
+    if cm.d and sr:
+        clip.gain_db = cm.number("gain_db", 0.0)
+        clip.gain_keys = cm.mapping("automation").keys("gain_db", sr)
+        clip.auto = _auto_ir(cm, sr)
         for which in ("fade_in", "fade_out"):
-            f = cm.get(which)
-            if f:
-                setattr(clip, which, FadeIR(Fraction(int(str(f["length"]).rstrip("s")), sr), f.get("shape", "equal-power")))
-        if cm.get("stream") is not None:
-            clip.stream = int(cm["stream"])
-        if cm.get("name"):
-            clip.name = cm["name"]
+            if cm.d.get(which):
+                f = cm.mapping(which)
+                shape = f.text("shape", "equal-power")
+                if shape not in ("linear", "equal-power", "log", "s-curve"):
+                    raise f._bad("shape", "one of linear, equal-power, log, s-curve")
+                setattr(clip, which, FadeIR(Fraction(f.samples("length"), sr), shape))
+        if cm.d.get("stream") is not None:
+            stream = cm.number("stream")
+            if stream != int(stream) or stream < 0:
+                raise cm._bad("stream", "a stream index (0, 1, ...)")
+            clip.stream = int(stream)
+        if cm.d.get("name"):
+            clip.name = cm.text("name")
     if window is not None:
         if clip.end <= window[0] or clip.start >= window[1]:
             return None

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..dsp.automation import db_to_amp
-from ..errors import MediaError
+from ..errors import MediaError, MixdownError
 from ..interrupts import handoff
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
@@ -89,6 +89,15 @@ def _static_pan(pan: float, mono: bool) -> tuple[float, float]:
     return float(gl), float(gr)
 
 
+def _check_finite(block: np.ndarray, node: ClipNode, at: int, sample_rate: int) -> None:
+    """Refuse a source block holding NaN or infinity, naming the file, the clip and where in the file."""
+    # one float64 sum per block is cheap and is finite exactly when every sample is
+    if block.size and not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
+        bad = int(np.flatnonzero(~np.isfinite(block).all(axis=0))[0])
+        raise MediaError(f"contains NaN or infinite samples (the first one {(at + bad) / sample_rate:.6f} s into the file)",
+                         loc=node.loc + ("source",), subject=node.path)
+
+
 class _ClipPlayer:
     """Reads one clip as the timeline passes over it; opens its source lazily."""
 
@@ -114,6 +123,7 @@ class _ClipPlayer:
                 raise
         block = self.reader.read(n)
         self.next_offset = offset + n
+        _check_finite(block, node, node.source_in + offset, self.sample_rate)
         if block.shape[0] != self.channels:
             block = map_channels(block, self.channels)
         gain = self.gain(offset, n)
@@ -288,7 +298,10 @@ class Renderer:
         try:
             while pos < end:
                 n = min(self.block_size, end - pos)
-                master, taps = self._block(pos, n)
+                try:
+                    master, taps = self._block(pos, n)
+                except MixdownError as exc:  # a source that fails mid-render: say where the session uses it
+                    raise exc.located(file=g.session.file, lines=g.session.lines) from None
                 # drop the master's latency from the front so output sample 0 is timeline sample 0
                 lo = max(0, latency - (pos - start))
                 if lo < n:

@@ -15,14 +15,14 @@ at the output, so the render stays sample-aligned with the timeline.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from ..dsp.automation import Envelope
 from ..dsp.base import Processor, create, load_all
-from ..errors import Loc, MediaError, SessionError
+from ..errors import Loc, MediaError, MixdownWarning, SessionError, format_loc, shown
 from ..session.model import MASTER, Automation, ProcessorSpec, Session
 from ..session.validate import topological_order
 
@@ -118,9 +118,19 @@ class Graph:
         return {c.path for s in self.strips.values() for c in s.clips}
 
 
-def _envelope(session: Session, keys: list, unit: str, *, offset: int = 0, position: bool = True) -> Envelope:
-    positions = [session.samples(k.t, position=position) - offset for k in keys]
-    return Envelope(positions, [k.v for k in keys], [k.interp for k in keys], unit=unit)
+def _envelope(session: Session, keys: list, unit: str, loc: Loc, *, position: bool = True) -> Envelope:
+    """An envelope from keyframes, or a SessionError located at the lane (or the keyframe) at fault."""
+    positions = []
+    for i, k in enumerate(keys):
+        try:
+            positions.append(session.samples(k.t, position=position))
+        except SessionError as exc:
+            exc.loc = exc.loc or loc + (i,)
+            raise
+    try:
+        return Envelope(positions, [k.v for k in keys], [k.interp for k in keys], unit=unit)
+    except ValueError as exc:
+        raise SessionError(str(exc), loc=loc) from None
 
 
 class EnvelopeSum:
@@ -166,13 +176,16 @@ class EnvelopeSum:
         return any(p.changes_within(position, n) for p in self.parts)
 
 
-def gain_envelope(session: Session, layers: list[list], *, position: bool) -> Envelope | EnvelopeSum | None:
+def gain_envelope(session: Session, layers: list[list], *, position: bool, loc: Loc = ()
+                  ) -> Envelope | EnvelopeSum | None:
     """The gain curve of a clip or strip from its layers' ``gain_db`` keyframes (hand, auto), or None.
 
     One layer gives its own :class:`Envelope` (so a session without auto keyframes
-    renders exactly as before); two give their :class:`EnvelopeSum`.
+    renders exactly as before); two give their :class:`EnvelopeSum`. Errors are located
+    at ``loc`` + the lane (``automation.gain_db``, ``auto.automation.gain_db``).
     """
-    envs = [_envelope(session, keys, "dB", position=position) for keys in layers if keys]
+    lanes = (("automation", "gain_db"), ("auto", "automation", "gain_db"))
+    envs = [_envelope(session, keys, "dB", loc + lane, position=position) for keys, lane in zip(layers, lanes) if keys]
     if not envs:
         return None
     return envs[0] if len(envs) == 1 else EnvelopeSum(envs)
@@ -205,8 +218,13 @@ def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processo
         if not pspec.automatable:
             raise SessionError(f"{spec.type}.{name} cannot be automated ({cls.control_rate(name)['fixed']})",
                                loc=aloc)
+        for i, kf in enumerate(keys):
+            try:
+                pspec.check(name, kf.v)
+            except ValueError as exc:
+                raise SessionError(str(exc), loc=aloc + (i,)) from None
         try:
-            proc.automate(name, _envelope(session, keys, pspec.unit))
+            proc.automate(name, _envelope(session, keys, pspec.unit, aloc))
         except ValueError as exc:
             raise SessionError(str(exc), loc=aloc) from None
     if spec.sidechain is not None and not cls.SIDECHAIN:
@@ -230,15 +248,29 @@ def _align_automation(strip: StripNode) -> None:
         upstream += proc.latency
 
 
+def _exists(path: Path, loc: Loc) -> bool:
+    """Whether a clip's source exists; a name the system cannot even look up is a located error."""
+    try:
+        return path.exists()
+    except (OSError, ValueError) as exc:  # a name too long, a NUL byte
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(f"source {shown(str(path), 60)} cannot be looked up ({why})", loc=loc) from None
+
+
+def _time(session: Session, value: Any, loc: Loc, *, position: bool = False) -> int:
+    try:
+        return session.samples(value, position=position)
+    except SessionError as exc:
+        exc.loc = exc.loc or loc
+        raise
+
+
 def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Envelope | None]:
     """Gain (hand + auto automation) and pan envelopes of a track, bus or the master."""
     automation: Automation = strip.automation
-    try:
-        gain = gain_envelope(session, [automation.get("gain_db"), strip.auto.automation.get("gain_db")],
-                             position=True)
-    except ValueError as exc:
-        raise SessionError(str(exc), loc=loc + ("automation", "gain_db")) from None
-    pan = _envelope(session, automation["pan"], "") if "pan" in automation else None
+    gain = gain_envelope(session, [automation.get("gain_db"), strip.auto.automation.get("gain_db")],
+                         position=True, loc=loc)
+    pan = _envelope(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
     return gain, pan
 
 
@@ -249,6 +281,8 @@ def _probe(path: Path, loc: Loc):
         return probe(path)
     except MediaError as exc:
         exc.loc = exc.loc or loc
+        if exc.file is None:
+            exc.subject = exc.subject or str(path)
         raise
 
 
@@ -287,7 +321,7 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
             path = session.resolve(clip.source)
             key = (path, clip.stream)
             if key not in probes:
-                if not path.exists():
+                if not _exists(path, cloc + ("source",)):
                     raise MediaError(f"source file not found: {path}", loc=cloc + ("source",))
                 if probe_media:
                     info = _probe(path, cloc + ("source",))
@@ -300,15 +334,15 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
                 else:
                     probes[key] = None
             info = probes[key]
-            start = session.samples(clip.start, position=True)
-            source_in = session.samples(clip.in_)
+            start = _time(session, clip.start, cloc + ("start",), position=True)
+            source_in = _time(session, clip.in_, cloc + ("in",))
             available = None
             if info is not None:
                 # exact: source frames converted to session-rate samples, floored; a file cut
                 # short and allowed (--allow-truncated) keeps the length it promises, silent past the cut
                 available = (info.promised_frames or info.frames) * sr // info.sample_rate
             if clip.duration is not None:
-                length = session.samples(clip.duration)
+                length = _time(session, clip.duration, cloc + ("duration",))
             elif available is not None:
                 length = available - source_in
             else:
@@ -326,18 +360,15 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
                 )
             if length <= 0:
                 raise SessionError("clip is empty", loc=cloc)
-            fade_in = session.samples(clip.fade_in.length) if clip.fade_in else 0
-            fade_out = session.samples(clip.fade_out.length) if clip.fade_out else 0
+            fade_in = _time(session, clip.fade_in.length, cloc + ("fade_in",)) if clip.fade_in else 0
+            fade_out = _time(session, clip.fade_out.length, cloc + ("fade_out",)) if clip.fade_out else 0
             if fade_in + fade_out > length:
                 raise SessionError(
                     f"fades ({(fade_in + fade_out) / sr:.3f} s) are longer than the clip ({length / sr:.3f} s)",
                     loc=cloc + ("fade_out" if clip.fade_out else "fade_in",),
                 )
-            try:
-                genv = gain_envelope(session, [clip.automation.get("gain_db"), clip.auto.automation.get("gain_db")],
-                                     position=False)
-            except ValueError as exc:
-                raise SessionError(str(exc), loc=cloc + ("automation", "gain_db")) from None
+            genv = gain_envelope(session, [clip.automation.get("gain_db"), clip.auto.automation.get("gain_db")],
+                                 position=False, loc=cloc)
             if clip.mute:
                 continue
             node = ClipNode(
@@ -392,12 +423,19 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
 
     tail_end, tail_strip = _tail_end(strips, order, inputs)
     tail_cut = None
+    limit = session.timebase.max_seconds * sr
     if session.duration is not None:
-        length = session.samples(session.duration)
+        length = _time(session, session.duration, ("duration",))
+        _warn_unheard(session, strips, length)
         if tail_end > max(length, programme_end):
             tail_cut = TailCut(strip=tail_strip, tail_end=tail_end, length=length)
     else:
         length = max(programme_end, tail_end)
+        if length > limit:
+            last = max((c for st in strips.values() for c in st.clips), key=lambda c: c.end)
+            raise SessionError(
+                f"the programme would end {length / sr / 3600:.2f} h in, more than {float(limit) / sr / 3600:g} h, "
+                "the longest programme mixdown accepts (set MIXDOWN_MAX_HOURS=HOURS to raise the limit)", loc=last.loc)
     return Graph(
         session=session, sample_rate=sr, channels=nch, length=length, strips=strips, order=order,
         edge_delay=edge_delay, output_latency=out_latency[MASTER], inputs=inputs, content_end=programme_end,
@@ -481,24 +519,46 @@ def apply_groups_and_solo(session: Session, strips: dict[str, StripNode]) -> Non
                 strips[track.name].mute = True
 
 
+def _warn_unheard(session: Session, strips: dict[str, StripNode], length: int) -> None:
+    """Warn about each clip the session's ``duration`` leaves out entirely (it is never heard)."""
+    sr = session.sample_rate
+    for strip in strips.values():
+        for c in strip.clips:
+            if c.start < length:
+                continue
+            ti, ci = c.loc[1], c.loc[3]
+            clip = session.tracks[ti].clips[ci]
+            line = session.lines.get(c.loc)
+            where = f"{session.file}{f':{line}' if line else ''}: " if session.file else ""
+            name = f" ({clip.name})" if clip.name else ""
+            warnings.warn(
+                f"{where}{format_loc(c.loc)}{name} on track {strip.name!r} starts at {c.start / sr:.3f} s, at or after "
+                f"the end of the programme (duration: {length / sr:.3f} s): it is not heard",
+                MixdownWarning, stacklevel=4)
+
+
 def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out_channels: int,
            clips: list[ClipNode]) -> StripNode:
     chain = []
     for pi, spec in enumerate(strip.chain):
         if spec.bypass:
             continue
-        proc = build_processor(session, spec, loc + ("chain", pi))
-        try:
-            proc.prepare(session.sample_rate, 1, channels)  # latency may depend on the rate; re-prepared at render
-        except SessionError as exc:  # e.g. a frequency above Nyquist, an automated delay too short
-            exc.loc = exc.loc or loc + ("chain", pi)
-            raise
-        chain.append((proc, spec))
+        chain.append((build_processor(session, spec, loc + ("chain", pi)), spec, loc + ("chain", pi)))
     gain_env, pan_env = _strip_automation(session, strip, loc)
-    procs = [p for p, _ in chain]
+    procs = [p for p, _, _ in chain]
+    for p, spec, ploc in chain:
+        # latency may depend on the rate; re-prepared at render. Errors that need the rate or the
+        # channel count (a filter above Nyquist, a stereo-only effect, an automated delay too short)
+        # surface here, located.
+        try:
+            p.prepare(session.sample_rate, 1, channels)
+        except (SessionError, ValueError) as exc:
+            message = exc.message if isinstance(exc, SessionError) else str(exc)
+            bad = next((n for n in spec.params if f"{spec.type}.{n} " in message), None)
+            raise SessionError(message, loc=ploc + ((bad,) if bad else ())) from None
     return StripNode(
         name=getattr(strip, "name", MASTER), kind=kind, loc=loc, channels=channels, out_channels=out_channels,
-        chain=procs, chain_specs=[s for _, s in chain], sidechains=[s.sidechain for _, s in chain],
+        chain=procs, chain_specs=[s for _, s, _ in chain], sidechains=[s.sidechain for _, s, _ in chain],
         gain_db=strip.gain_db + strip.auto.gain_db, gain_env=gain_env, pan=getattr(strip, "pan", 0.0), pan_env=pan_env,
         mute=getattr(strip, "mute", False), output=None if kind == "master" else strip.output,
         sends=[(s.bus, float(10 ** (s.level_db / 20)), s.pre_fader) for s in getattr(strip, "sends", [])],

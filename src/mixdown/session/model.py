@@ -15,6 +15,9 @@ Example
 
 from __future__ import annotations
 
+import math
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,9 +33,11 @@ from pydantic import (
     model_validator,
 )
 
-from ..timebase import Timebase, TimeValue, check_time_syntax
+from ..timebase import Timebase, TimeValue, check_time_syntax, max_programme_seconds
 
-Time = Annotated[int | float | str, AfterValidator(check_time_syntax)]
+# checked before pydantic tries int | float | str, so that a bad time gets one message in
+# the user's words rather than one per member of the union (and `true` is never read as 1)
+Time = Annotated[int | float | str, BeforeValidator(check_time_syntax)]
 Role = Literal["dialogue", "music", "sfx", "ambience", "other"]
 ROLES: tuple[str, ...] = ("dialogue", "music", "sfx", "ambience", "other")
 Layout = Literal["mono", "stereo", "5.1"]
@@ -68,8 +73,40 @@ def default_color(role: str | None, *, bus: bool = False) -> str:
     return ROLE_COLORS.get(role, ROLE_COLORS["other"])
 
 
+def _is_number(annotation: Any) -> bool:
+    """True for ``float``, ``int`` and unions of them with ``None`` (times, which also take text, check themselves)."""
+    if annotation in (int, float):
+        return True
+    if typing.get_origin(annotation) is Annotated:
+        return _is_number(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = typing.get_args(annotation)
+        return bool not in args and str not in args and any(_is_number(a) for a in args)
+    return False
+
+
+def check_plain_number(value: Any) -> Any:
+    """Refuse ``true``/``false`` and NaN/infinity where a number is expected (pydantic reads true as 1)."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, not {str(value).lower()}")
+    if isinstance(value, float) and not math.isfinite(value):
+        if value == float("-inf"):
+            raise ValueError("must be a finite number, not -inf (for silence write -144 dB)")
+        raise ValueError(f"must be a finite number, not {value!r}")
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_numbers(cls, value: Any, info: Any) -> Any:
+        if isinstance(value, (bool, float)):
+            field = cls.model_fields.get(info.field_name) if info.field_name else None
+            if field is not None and _is_number(field.annotation):
+                return check_plain_number(value)
+        return value
 
 
 class Keyframe(_Model):
@@ -180,7 +217,7 @@ class Send(_Model):
     """A send from a track or bus to a bus, at a level, pre or post fader."""
 
     bus: str
-    level_db: float = 0.0
+    level_db: float = Field(0.0, ge=-144.0, le=48.0)
     pre_fader: bool = False
 
 
@@ -380,12 +417,16 @@ class Session(_Model):
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
     _tb: tuple | None = PrivateAttr(default=None)
 
-    @field_validator("frame_rate")
+    @field_validator("frame_rate", mode="before")
     @classmethod
     def _rate(cls, v: Any) -> Any:
+        from ..errors import SessionError
         from ..timebase import parse_rate
 
-        parse_rate(v)
+        try:
+            parse_rate(v)
+        except SessionError as exc:  # pydantic locates ValueErrors only
+            raise ValueError(exc.message) from None
         return v
 
     @property
@@ -397,7 +438,7 @@ class Session(_Model):
     def timebase(self) -> Timebase:
         """The converter from written times to samples for this session (rebuilt when its fields change)."""
         key = (self.sample_rate, self.frame_rate, self.drop_frame, self.start_timecode)
-        if self._tb is None or self._tb[0] != key:
+        if self._tb is None or self._tb[0] != key or self._tb[1].max_seconds != max_programme_seconds():
             self._tb = (key, Timebase.from_session_fields(*key))
         return self._tb[1]
 
@@ -422,7 +463,11 @@ class Session(_Model):
 
     def resolve(self, source: str) -> Path:
         """Absolute path of a clip source."""
-        p = Path(source).expanduser()
+        p = Path(source)
+        try:
+            p = p.expanduser()
+        except RuntimeError:  # ~user of a user this machine does not have: the name stays as written
+            pass
         return p if p.is_absolute() else (self._base_dir / p)
 
     def samples(self, value: TimeValue, *, position: bool = False) -> int:

@@ -15,6 +15,8 @@ from .model import MASTER, Automation, Session
 TRACK_PARAMS = {"gain_db": "dB", "pan": ""}
 CLIP_PARAMS = {"gain_db": "dB"}
 AUTO_PARAMS = {"gain_db": "dB"}  # what an auto layer may automate, on any clip or strip
+#: Ranges of automated strip and clip values: those of the fixed values they move (gain_db, pan).
+AUTOMATION_RANGES = {"gain_db": (-144.0, 48.0, "dB"), "pan": (-1.0, 1.0, "")}
 
 
 def _samples(session: Session, value, loc: Loc, *, position: bool = False, allow_negative: bool = False) -> int:
@@ -47,13 +49,17 @@ def check_automation(session: Session, automation: Automation, allowed: dict[str
                     loc=loc + ("automation", name, i),
                 )
             prev = t
-            if name == "pan" and not -1.0 <= kf.v <= 1.0:
-                raise SessionError(f"pan {kf.v:g} is outside -1..1", loc=loc + ("automation", name, i))
+            rng = AUTOMATION_RANGES.get(name) if allowed is not None else None
+            if rng is not None and not rng[0] <= kf.v <= rng[1]:
+                lo, hi, unit = rng
+                hint = " (-144 dB is silence)" if name == "gain_db" and kf.v < lo else ""
+                raise SessionError(f"{name} {kf.v:g}{' ' + unit if unit else ''} is outside {lo:g}..{hi:g}{hint}",
+                                   loc=loc + ("automation", name, i))
 
 
 def validate_session(session: Session) -> None:
     """Raise :class:`SessionError` (with a location) for the first problem found."""
-    session.timebase  # frame rate and start timecode parse
+    _check_header(session)
     names: dict[str, Loc] = {}
     for kind, items in (("tracks", session.tracks), ("buses", session.buses)):
         for i, item in enumerate(items):
@@ -64,19 +70,28 @@ def validate_session(session: Session) -> None:
             names[item.name] = (kind, i)
     bus_names = {b.name for b in session.buses}
 
+    programme = _samples(session, session.duration, ("duration",)) if session.duration is not None else None
+    if programme == 0:
+        raise SessionError("duration must be longer than zero", loc=("duration",))
+    limit = session.timebase.max_seconds * session.sample_rate
     for ti, track in enumerate(session.tracks):
         tloc: Loc = ("tracks", ti)
         check_automation(session, track.automation, TRACK_PARAMS, tloc, position=True)
         check_automation(session, track.auto.automation, AUTO_PARAMS, tloc + ("auto",), position=True)
         for ci, clip in enumerate(track.clips):
             cloc = tloc + ("clips", ci)
-            _samples(session, clip.start, cloc + ("start",), position=True)
+            start = _samples(session, clip.start, cloc + ("start",), position=True)
             _samples(session, clip.in_, cloc + ("in",))
             length = None
             if clip.duration is not None:
                 length = _samples(session, clip.duration, cloc + ("duration",))
                 if length == 0:
                     raise SessionError("duration must be longer than zero", loc=cloc + ("duration",))
+                if start + length > limit:
+                    raise SessionError(
+                        f"the clip ends {(start + length) / session.sample_rate / 3600:.2f} h into the programme, "
+                        f"more than {float(limit) / session.sample_rate / 3600:g} h, the longest programme mixdown "
+                        "accepts (set MIXDOWN_MAX_HOURS=HOURS to raise the limit)", loc=cloc + ("duration",))
             fades = 0
             for which in ("fade_in", "fade_out"):
                 fade = getattr(clip, which)
@@ -144,6 +159,29 @@ def validate_groups(session: Session, names: dict[str, Loc]) -> None:
             if member in members:
                 raise SessionError(f"group member {member!r} is listed twice", loc=gloc + ("members", mi))
             members.add(member)
+
+
+def _check_header(session: Session) -> None:
+    """Frame rate, drop-frame flag and start timecode, located at the field that is wrong."""
+    from ..timebase import parse_rate
+
+    try:
+        parse_rate(session.frame_rate)
+    except SessionError as exc:
+        exc.loc = exc.loc or ("frame_rate",)
+        raise
+    from ..timebase import Timebase
+
+    try:
+        Timebase.from_session_fields(session.sample_rate, session.frame_rate, session.drop_frame, None)
+    except SessionError as exc:
+        exc.loc = exc.loc or ("drop_frame",)
+        raise
+    try:
+        session.timebase
+    except SessionError as exc:
+        exc.loc = exc.loc or ("start_timecode",)
+        raise
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:

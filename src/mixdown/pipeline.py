@@ -224,7 +224,7 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
     from .auto.bleed import BleedParams
     from .auto.ducking import DuckParams
     from .auto.leveling import LevelingParams
-    from .auto.loudness import MasterParams
+    from .master import MasterParams
     from .auto.run import AutoOptions
 
     o = dict(AUTO_DEFAULTS)
@@ -331,7 +331,7 @@ def _check_outputs(job: Job) -> list[str]:
 
 
 def _target(job: Job) -> Any:
-    from .deliver.targets import get_target
+    from .targets import get_target
 
     return get_target(job.target, lufs=job.lufs, true_peak=job.true_peak)
 

@@ -156,9 +156,9 @@ def auto(
     from ..auto.build import session_from_files
     from ..auto.ducking import DuckParams
     from ..auto.leveling import LevelingParams
-    from ..auto.loudness import MasterParams
+    from ..master import MasterParams
     from ..auto.run import AutoOptions, run_auto
-    from ..deliver.targets import get_target
+    from ..targets import get_target
     from ..session import save_session as write_session
 
     read_media(allow_truncated=allow_truncated)

@@ -39,7 +39,7 @@ def report_(
     .otio) or the result JSON of `mixdown auto --json`; a mix file is given with
     --mix (`mixdown report SESSION --mix mix.wav`).
     """
-    from ..deliver.targets import get_target
+    from ..targets import get_target
     from ..interchange import is_timeline
     from ..report import build_report, report_from_result
 

@@ -225,8 +225,8 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
     from .auto.bleed import BleedParams
     from .auto.ducking import DuckParams
     from .auto.leveling import LevelingParams
-    from .master import MasterParams
     from .auto.run import AutoOptions
+    from .master import MasterParams
 
     o = dict(AUTO_DEFAULTS)
     unknown = sorted(set(options) - set(o))

@@ -9,8 +9,22 @@ from typing import Any, Optional
 import typer
 
 from .app import app
-from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, number_option, open_session, progress
-from .common import ALLOW_TRUNCATED_HELP, check_block_size, check_outputs, out_spec, protect, read_media
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    FORMATS,
+    VIDEO_SUFFIXES,
+    callback,
+    check_block_size,
+    check_outputs,
+    fail,
+    num,
+    number_option,
+    open_session,
+    out_spec,
+    progress,
+    protect,
+    read_media,
+)
 
 ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
 
@@ -150,11 +164,11 @@ def auto(
     hold: float = number_option(1.5, "--duck-hold", help="pauses shorter than this keep the music down", min=0, max=30,
                                 unit="s"),
     min_duck: float = number_option(0.6, "--duck-min-length", help="shortest duck", min=0, max=30, unit="s"),
-    _attack: Optional[str] = renamed_option("--attack", "--duck-attack"),
-    _release: Optional[str] = renamed_option("--release", "--duck-release"),
-    _lookahead: Optional[str] = renamed_option("--lookahead", "--duck-lookahead"),
-    _hold: Optional[str] = renamed_option("--hold", "--duck-hold"),
-    _min_duck: Optional[str] = renamed_option("--min-duck", "--duck-min-length"),
+    _attack: str | None = renamed_option("--attack", "--duck-attack"),
+    _release: str | None = renamed_option("--release", "--duck-release"),
+    _lookahead: str | None = renamed_option("--lookahead", "--duck-lookahead"),
+    _hold: str | None = renamed_option("--hold", "--duck-hold"),
+    _min_duck: str | None = renamed_option("--min-duck", "--duck-min-length"),
     block_size: int = number_option(65536, "--block-size", help="frames per block (memory, not output, depends on it)",
                                     min=64, max=1048576, unit="frames"),
     no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
@@ -179,10 +193,10 @@ def auto(
     from ..auto.build import session_from_files
     from ..auto.ducking import DuckParams
     from ..auto.leveling import LevelingParams
-    from ..master import MasterParams
     from ..auto.run import AutoOptions, run_auto
-    from ..targets import get_target
+    from ..master import MasterParams
     from ..session import save_session as write_session
+    from ..targets import get_target
 
     check_block_size(block_size)
     read_media(allow_truncated=allow_truncated)

@@ -41,9 +41,9 @@ def report_(
     .otio) or the result JSON of `mixdown auto --json`; a mix file is given with
     --mix (`mixdown report SESSION --mix mix.wav`).
     """
-    from ..targets import get_target
     from ..interchange import is_timeline
     from ..report import build_report, report_from_result
+    from ..targets import get_target
 
     suffix = source.suffix.lower()
     if suffix not in _SESSION_SUFFIXES and not is_timeline(source):

@@ -242,23 +242,25 @@ def test_bad_input_gets_one_clear_line(tmp_path, case):
 
 
 def test_master_stage_corrections_between_passes():
-    from mixdown.auto.loudness import MasterParams, next_pass
+    from dataclasses import astuple
+
+    from mixdown.master import MasterParams, next_pass
 
     mp = MasterParams(tolerance_lu=0.05, max_limiting_db=6.0)
     kw = {"goal": -14.0, "gain": 10.0, "ceiling": -1.1, "capped": False}
     # within tolerance, peaks under, little limiting: done, nothing moves
-    assert next_pass(mp, got=-14.03, over_tp=-0.2, limited_db=2.0, **kw) == (10.0, -1.1, False, False)
+    assert astuple(next_pass(mp, got=-14.03, over_tp=-0.2, limited_db=2.0, **kw)) == (10.0, -1.1, False, False)
     # 0.4 LU short (the limiter cost loudness): the gain moves by the miss
-    assert next_pass(mp, got=-14.4, over_tp=-0.2, limited_db=2.0, **kw) == pytest.approx((10.4, -1.1, False, True))
+    assert astuple(next_pass(mp, got=-14.4, over_tp=-0.2, limited_db=2.0, **kw)) == pytest.approx((10.4, -1.1, False, True))
     # a true peak 0.02 dB over: the ceiling drops by the overshoot and 0.05 dB
-    assert next_pass(mp, got=-14.0, over_tp=0.02, limited_db=2.0, **kw) == pytest.approx((10.0, -1.17, False, True))
+    assert astuple(next_pass(mp, got=-14.0, over_tp=0.02, limited_db=2.0, **kw)) == pytest.approx((10.0, -1.17, False, True))
     # 8 dB of limiting: 2 dB come off the gain and it is capped there ...
-    assert next_pass(mp, got=-14.0, over_tp=-0.2, limited_db=8.0, **kw) == pytest.approx((8.0, -1.1, True, True))
+    assert astuple(next_pass(mp, got=-14.0, over_tp=-0.2, limited_db=8.0, **kw)) == pytest.approx((8.0, -1.1, True, True))
     # ... after which a loudness miss no longer moves it
     capped = dict(kw, capped=True)
-    assert next_pass(mp, got=-16.0, over_tp=-0.2, limited_db=6.0, **capped) == (10.0, -1.1, True, False)
+    assert astuple(next_pass(mp, got=-16.0, over_tp=-0.2, limited_db=6.0, **capped)) == (10.0, -1.1, True, False)
     # an undefined loudness moves nothing
-    assert next_pass(mp, got=None, over_tp=-0.2, limited_db=0.0, **kw) == (10.0, -1.1, False, False)
+    assert astuple(next_pass(mp, got=None, over_tp=-0.2, limited_db=0.0, **kw)) == (10.0, -1.1, False, False)
 
 
 def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
@@ -266,9 +268,9 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     # pass wants another with more gain but may not have it. The saved session and
     # the summary must then carry the gain the output was rendered with.
     from mixdown.auto.build import session_from_files
-    from mixdown.auto.loudness import MasterParams
+    from mixdown.master import MasterParams
     from mixdown.auto.run import AutoOptions, run_auto
-    from mixdown.deliver.targets import get_target
+    from mixdown.targets import get_target
     from mixdown.render.engine import render_file
 
     host, _ = read_audio(POD / "media" / "host.flac", sample_rate=SR)

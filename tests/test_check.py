@@ -25,7 +25,7 @@ from mixdown.deliver.check import (
 )
 from mixdown.cli.check import check_command
 from mixdown.deliver.encode import encode_array
-from mixdown.deliver.targets import get_target
+from mixdown.targets import get_target
 from mixdown.errors import MediaError
 from mixdown.media.write import read_audio
 

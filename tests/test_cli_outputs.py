@@ -105,14 +105,14 @@ def test_export_import_report_render_refuse_their_inputs(short: Path) -> None:
     refused(run("render", "cut.xml", "-o", "cut.xml", cwd=short), "cut.xml")
     refused(run("report", "s.yaml", "-o", "s.yaml", cwd=short), "s.yaml")
     refused(run("report", "s.yaml", "-o", "media/tone.wav", cwd=short), "media/tone.wav")
-    refused(run("report", "s.yaml", "-o", "r.html", "--mix", "media/tone.wav", "--json", "media/tone.wav",
+    refused(run("report", "s.yaml", "-o", "r.html", "--mix", "media/tone.wav", "--json-out", "media/tone.wav",
                 cwd=short), "media/tone.wav")
     assert digest(short) == before
     result = short / "result.json"
     result.write_text(json.dumps({"output": "media/tone.wav", "session": "s.yaml", "decisions": []}))
     before = digest(short)
     refused(run("report", "result.json", "-o", "result.json", cwd=short), "result.json")
-    refused(run("report", "result.json", "-o", "r.html", "--json", "media/tone.wav", cwd=short), "media/tone.wav")
+    refused(run("report", "result.json", "-o", "r.html", "--json-out", "media/tone.wav", cwd=short), "media/tone.wav")
     assert digest(short) == before
 
 

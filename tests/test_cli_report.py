@@ -71,7 +71,7 @@ def test_a_relative_path_in_a_result_is_read_relative_to_the_result(auto_result,
 
 def test_report_of_the_decided_session(auto_result):
     d = auto_result
-    r = run("report", "out/decided.yaml", "-o", "r3.html", "--json", "r3.json", cwd=d)
+    r = run("report", "out/decided.yaml", "-o", "r3.html", "--json-out", "r3.json", cwd=d)
     assert r.returncode == 0, r.stderr
     data = json.loads((d / "r3.json").read_text())
     assert [t["name"] for t in data["tracks"]] == ["host", "music"]

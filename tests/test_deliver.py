@@ -13,7 +13,7 @@ from mixdown.deliver import formats
 from mixdown.deliver.bwf import read_bext
 from mixdown.deliver.check import check_file
 from mixdown.deliver.deliverables import lossy_retry_lu, render_deliverables
-from mixdown.deliver.targets import get_target
+from mixdown.targets import get_target
 from mixdown.errors import MediaError, SessionError, TargetError
 from mixdown.media.channels import map_channels
 from mixdown.media.write import read_audio

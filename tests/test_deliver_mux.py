@@ -16,7 +16,7 @@ from mixdown.deliver.check import check_file
 from mixdown.deliver.video import deliver_video_after_auto
 from mixdown.deliver.deliverables import render_deliverables
 from mixdown.deliver.mux import mux_video
-from mixdown.deliver.targets import get_target
+from mixdown.targets import get_target
 from mixdown.errors import MediaError, SessionError
 from mixdown.media.decode import open_source, probe
 from mixdown.session import Clip, Deliverable, Session, Track

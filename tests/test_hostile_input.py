@@ -416,8 +416,16 @@ def _range(help_text):
 def test_option_errors_as_a_user_meets_them(project):
     """The issue's cases through the real CLI: one line naming the option, exit 2, before any work."""
     cases = [
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--attack", "-1"],
-         "mixdown: error: --attack -1: must be between 0 and 10 s"),
+        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--duck-attack", "-1"],
+         "mixdown: error: --duck-attack -1: must be between 0 and 10 s"),
+        # renamed options are refused, naming the new spelling (never accepted silently)
+        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--attack", "0.3"],
+         "mixdown: error: --attack is now --duck-attack"),
+        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--min-duck", "1"],
+         "mixdown: error: --min-duck is now --duck-min-length"),
+        (["report", "s.yaml", "-o", "r.html", "--json", "r.json"], "mixdown: error: --json is now --json-out PATH"),
+        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--block-size", "1"],
+         "mixdown: error: --block-size 1: must be between 64 and 1048576 frames"),
         (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--sample-rate", "1000000"],
          "mixdown: error: --sample-rate 1000000: must be between 8000 and 384000 Hz"),
         (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--music-lu", "nan"],
@@ -443,9 +451,9 @@ def test_sidechain_ducking_options_checked_against_the_compressor():
     from mixdown.errors import OptionError
 
     check_sidechain_options(attack=0.3, release=0.8, duck_depth=None, dialogue_level=-23)
-    with pytest.raises(OptionError, match=r"--attack 5: with --duck-mode sidechain it must be between 0 and 1 s"):
+    with pytest.raises(OptionError, match=r"--duck-attack 5: with --duck-mode sidechain it must be between 0 and 1 s"):
         check_sidechain_options(attack=5, release=0.8, duck_depth=None, dialogue_level=-23)
-    with pytest.raises(OptionError, match=r"--release 0: with --duck-mode sidechain"):
+    with pytest.raises(OptionError, match=r"--duck-release 0: with --duck-mode sidechain"):
         check_sidechain_options(attack=0.3, release=0, duck_depth=None, dialogue_level=-23)
     with pytest.raises(OptionError, match=r"--dialogue-level -30 with a duck of up to 60 dB"):
         check_sidechain_options(attack=0.3, release=0.8, duck_depth=60, dialogue_level=-30)

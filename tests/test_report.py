@@ -13,7 +13,7 @@ import pytest
 import mixdown.dsp.cleanup  # noqa: F401  (registers the cleanup processors)
 from mixdown.analysis.spectrum import SpectrumMeter, noise_profile
 from mixdown.auto.decisions import Decision
-from mixdown.deliver.targets import get_target
+from mixdown.targets import get_target
 from mixdown.dsp.cleanup import noise_profile_params
 from mixdown.media import read_audio, write_audio
 from mixdown.render.engine import render_file

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import MixdownError, SessionError
+from .master import BLOCK_SIZE
 
 Mode = Literal["auto", "render", "deliver"]
 Progress = Callable[[int, int], None]
@@ -106,7 +107,7 @@ class Job:
     report: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     sample_rate: int = 48000
-    block_size: int = 65536
+    block_size: int = BLOCK_SIZE
     name: str | None = None
 
     def replace(self, **changes: Any) -> "Job":
@@ -224,8 +225,8 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
     from .auto.bleed import BleedParams
     from .auto.ducking import DuckParams
     from .auto.leveling import LevelingParams
-    from .auto.loudness import MasterParams
     from .auto.run import AutoOptions
+    from .master import MasterParams
 
     o = dict(AUTO_DEFAULTS)
     unknown = sorted(set(options) - set(o))
@@ -236,9 +237,9 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
         if isinstance(o["duck_roles"], str) else tuple(o["duck_roles"])
     return AutoOptions(
         target=target,
-        duck=DuckParams(depth_db=o["duck_depth"], under_lu=o["duck_under"], attack_s=o["attack"],
-                        release_s=o["release"], lookahead_s=o["lookahead"], hold_s=o["hold"],
-                        min_duck_s=o["min_duck"]),
+        duck=DuckParams(depth_db=o["duck_depth"], under_lu=o["duck_under"], attack_s=o["duck_attack"],
+                        release_s=o["duck_release"], lookahead_s=o["duck_lookahead"], hold_s=o["duck_hold"],
+                        min_duck_s=o["duck_min_length"]),
         duck_roles=roles, duck_under_lu={"music": o["duck_under"], "ambience": o["duck_under"] + 6},
         duck_mode=o["duck_mode"], bleed=BleedParams(sensitivity_db=o["duck_sensitivity"]),
         leveling=LevelingParams(reference_lufs=o["dialogue_level"]), level=o["level"],
@@ -252,7 +253,8 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
 # the CLI's defaults (``mixdown auto --help``), by option name
 AUTO_DEFAULTS: dict[str, Any] = {
     "duck_depth": None, "duck_under": 18.0, "duck_roles": "music,ambience", "duck_mode": "keyframes",
-    "attack": 0.3, "release": 0.8, "lookahead": 0.35, "hold": 1.5, "min_duck": 0.6, "level": True,
+    "duck_attack": 0.3, "duck_release": 0.8, "duck_lookahead": 0.35, "duck_hold": 1.5, "duck_min_length": 0.6,
+    "level": True,
     "dialogue_level": -23.0, "music_lu": -6.0, "sfx_lu": -5.0, "ambience_lu": -18.0, "max_limiting": 6.0,
     "vad": "silero", "cleanup": "screen", "duck_sensitivity": 25.0, "stems_format": "wav24", "codec": None,
 }
@@ -331,7 +333,7 @@ def _check_outputs(job: Job) -> list[str]:
 
 
 def _target(job: Job) -> Any:
-    from .deliver.targets import get_target
+    from .targets import get_target
 
     return get_target(job.target, lufs=job.lufs, true_peak=job.true_peak)
 

@@ -17,12 +17,23 @@ from typing import Any
 
 import numpy as np
 
-from ..deliver.targets import Target
+from ..master import (
+    BLOCK_SIZE,
+    MasterParams,
+    StageOutcome,
+    fader_max_db,
+    loudness_gain,
+    master_chain,
+    run_stage,
+    session_pass,
+    with_length,
+)
 from ..media.scratch import ScratchAudio
-from ..render.engine import DEFAULT_BLOCK, MASTER_INPUT, Progress, Renderer
+from ..render.engine import MASTER_INPUT, Progress, Renderer
 from ..render.graph import check, stem_taps
 from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Session
+from ..targets import Target
 from .analyse import Analysis, analyse
 from .balance import BalanceParams, balance_roles, follow_dialogue
 from .bleed import BleedParams
@@ -31,9 +42,7 @@ from .decisions import Decision
 from .ducking import DuckParams, duck_tracks
 from .layers import strip_auto
 from .leveling import LevelingParams, level_dialogue
-from .loudness import MasterParams, loudness_gain, master_chain
 from .outputs import StemsReport, master_fader, write_stems
-from .stage import StageOutcome, run_stage
 
 STEM_ROLES = ("dialogue", "music", "sfx", "ambience", "other")
 
@@ -57,7 +66,7 @@ class AutoOptions:
     vad_method: str = "silero"
     vad_threshold: float = 0.5
     cache_dir: Path | None = None
-    block_size: int = DEFAULT_BLOCK
+    block_size: int = BLOCK_SIZE
 
 
 @dataclass(frozen=True)
@@ -214,9 +223,9 @@ def _premaster_pass(s: Session, extra: int, tmp: Path, *, speech: list[tuple[int
     from ..analysis.levels import LevelMeter
     from ..analysis.truepeak import TruePeakDetector
 
-    graph = check(s)
-    length = graph.length
-    graph.length = length + extra
+    base = check(s)
+    length = base.length
+    graph = with_length(base, length + extra)
     roles = stem_taps(graph)
     taps = roles if stems else {r: roles[r] for r in ("dialogue",) if r in roles and speech}
     level = LevelMeter(graph.sample_rate, graph.channels, layout=s.layout)
@@ -277,7 +286,7 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
     stems_format : str
         ``wav24`` or ``wav32f`` (keeps the peaks over full scale that the limiter takes down in the mix).
     premaster : Path, optional
-        Writes the -6 dB premaster (:mod:`mixdown.deliver.premaster`): the mix before
+        Writes the -6 dB premaster (:mod:`mixdown.master.premaster`): the mix before
         auto's loudness gain and limiter, true peak at -6 dBTP, 24-bit WAV.
 
     Returns
@@ -315,19 +324,24 @@ def run_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
         dialogue_gated = target.gating == "dialogue" and bool(speech)
         measured_pre = pre.dialogue_lufs if dialogue_gated else pre.lufs
         t2 = time.perf_counter()
-        stage = run_stage(s, user_master, pre.raw, target=target, params=mp, gain=loudness_gain(measured_pre, target),
-                          speech=speech, output=output, format=format, protect=protect, block_size=opts.block_size,
-                          progress=progress, keep_mix=tmp / "mix.f32" if stems_dir is not None else None)
+        gain = loudness_gain(measured_pre, target.integrated_lufs, what="the premaster's loudness",
+                             why="shorter than 400 ms, or silent below the -70 LUFS gate")
+        ceiling = target.true_peak_dbtp - mp.margin_db - max(0.0, fader_max_db(s.master))
+        one_pass = session_pass(s, user_master, pre.raw, params=mp, name=target.name, speech=speech, output=output,
+                                format=format, protect=protect, block_size=opts.block_size, progress=progress,
+                                keep=tmp / "mix.f32" if stems_dir is not None else None)
+        stage = run_stage(one_pass, params=mp, gain=gain, ceiling=ceiling, goal=target.integrated_lufs,
+                          spec_ceiling=target.true_peak_dbtp, dialogue=target.gating == "dialogue" and bool(speech))
         timing["master"] = time.perf_counter() - t2
         stems = None
         if stems_dir is not None:
             # at the gain as the master chain holds it (rounded to 0.001 dB there)
             stems = write_stems(pre.stems, stems_dir, gain_db=round(stage.gain_db, 3), fader=master_fader(stage.graph),
                                 frames=pre.length, sample_rate=s.sample_rate, channels=s.channels, protect=protect,
-                                mix=stage.mix, format=stems_format)
+                                mix=stage.output, format=stems_format)
         pm = None
         if premaster is not None:
-            from ..deliver.premaster import premaster_gain, write_premaster
+            from ..master.premaster import premaster_gain, write_premaster
 
             reader = pre.mix.reader()
             try:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auto.build import parse_placed
-from ..deliver.targets import get_target
+from ..targets import get_target
 from ..errors import MixdownError
 from ..pipeline import Job
 from .manifest import Entry, ManifestError

@@ -143,6 +143,6 @@ def _session_sources(job: Any) -> list[tuple[str, str]]:
 def _target(job: Any) -> dict[str, Any] | None:
     if job.target is None and job.lufs is None:
         return None
-    from ..deliver.targets import get_target
+    from ..targets import get_target
 
     return get_target(job.target, lufs=job.lufs, true_peak=job.true_peak).to_json()

@@ -95,7 +95,7 @@ def _spec(o: OutputResult, result: JobResult) -> dict[str, Any] | None:
     if result.target is not None and (o.target is None or o.target == result.target.get("name")):
         return result.target
     if o.target:
-        from ..deliver.targets import PRESETS
+        from ..targets import PRESETS
 
         t = PRESETS.get(o.target)
         return t.to_json() if t is not None else None

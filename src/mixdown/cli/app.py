@@ -34,6 +34,6 @@ def _root(
 ) -> None:
     """Audio post-production for video: sessions in, balanced and loudness-compliant mixes out."""
     for f in targets_file or []:
-        from ..deliver.targets import add_targets_file
+        from ..targets import add_targets_file
 
         add_targets_file(f)

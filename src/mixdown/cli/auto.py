@@ -4,15 +4,44 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
 from .app import app
-from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, number_option, open_session, progress
-from .common import ALLOW_TRUNCATED_HELP, check_outputs, out_spec, protect, read_media
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    FORMATS,
+    VIDEO_SUFFIXES,
+    callback,
+    check_block_size,
+    check_outputs,
+    fail,
+    num,
+    number_option,
+    open_session,
+    out_spec,
+    progress,
+    protect,
+    read_media,
+)
 
 ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
+
+
+def renamed_option(old: str, new: str, *, flag: bool = False) -> Any:
+    """A hidden option under an old name: refused (exit 2) with one line naming the new one.
+
+    Eager, so it is refused before anything else is checked, even when the old
+    spelling's value would now be an extra argument (``--json PATH`` as a flag).
+    """
+    def refuse(value: object) -> None:
+        if value not in (None, False):
+            fail(f"{old} is now {new}")
+
+    if flag:
+        return typer.Option(False, old, hidden=True, is_eager=True, callback=refuse)
+    return typer.Option(None, old, hidden=True, is_eager=True, callback=refuse)
 
 
 def expand_role_flags(argv: list[str]) -> list[str]:
@@ -64,7 +93,7 @@ def check_sidechain_options(*, attack: float, release: float, duck_depth: float 
     from ..errors import OptionError
 
     p = Compressor.PARAMS
-    for flag, value, param in (("--attack", attack, "attack_ms"), ("--release", release, "release_ms")):
+    for flag, value, param in (("--duck-attack", attack, "attack_ms"), ("--duck-release", release, "release_ms")):
         lo, hi = p[param].min / 1000, p[param].max / 1000
         if not lo <= value <= hi:
             raise OptionError(f"{flag} {value:g}: with --duck-mode sidechain it must be between {lo:g} and {hi:g} s "
@@ -128,12 +157,20 @@ def auto(
                                             help="speech down to this far under its speaker's own level still ducks "
                                                  "the music and gets a ride (other speakers' bleed is told apart "
                                                  "by comparing the mics, not by level)", min=6, max=60, unit="dB"),
-    attack: float = number_option(0.3, "--attack", help="duck fade-down", min=0, max=10, unit="s"),
-    release: float = number_option(0.8, "--release", help="duck fade-up", min=0, max=10, unit="s"),
-    lookahead: float = number_option(0.35, "--lookahead", help="the fade down starts this long before speech", min=0, max=5,
-                                     unit="s"),
-    hold: float = number_option(1.5, "--hold", help="pauses shorter than this keep the music down", min=0, max=30, unit="s"),
-    min_duck: float = number_option(0.6, "--min-duck", help="shortest duck", min=0, max=30, unit="s"),
+    attack: float = number_option(0.3, "--duck-attack", help="duck fade-down", min=0, max=10, unit="s"),
+    release: float = number_option(0.8, "--duck-release", help="duck fade-up", min=0, max=10, unit="s"),
+    lookahead: float = number_option(0.35, "--duck-lookahead", help="the fade down starts this long before speech",
+                                     min=0, max=5, unit="s"),
+    hold: float = number_option(1.5, "--duck-hold", help="pauses shorter than this keep the music down", min=0, max=30,
+                                unit="s"),
+    min_duck: float = number_option(0.6, "--duck-min-length", help="shortest duck", min=0, max=30, unit="s"),
+    _attack: str | None = renamed_option("--attack", "--duck-attack"),
+    _release: str | None = renamed_option("--release", "--duck-release"),
+    _lookahead: str | None = renamed_option("--lookahead", "--duck-lookahead"),
+    _hold: str | None = renamed_option("--hold", "--duck-hold"),
+    _min_duck: str | None = renamed_option("--min-duck", "--duck-min-length"),
+    block_size: int = number_option(65536, "--block-size", help="frames per block (memory, not output, depends on it)",
+                                    min=64, max=1048576, unit="frames"),
     no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
     dialogue_level: float = number_option(-23.0, "--dialogue-level", help="dialogue level before the master stage",
                                           min=-35, max=-10, unit="LUFS"),
@@ -156,11 +193,12 @@ def auto(
     from ..auto.build import session_from_files
     from ..auto.ducking import DuckParams
     from ..auto.leveling import LevelingParams
-    from ..auto.loudness import MasterParams
     from ..auto.run import AutoOptions, run_auto
-    from ..deliver.targets import get_target
+    from ..master import MasterParams
     from ..session import save_session as write_session
+    from ..targets import get_target
 
+    check_block_size(block_size)
     read_media(allow_truncated=allow_truncated)
     tgt = get_target(target, lufs=lufs, true_peak=true_peak)
     if output is None and stems is None and save_session is None and premaster is None:
@@ -228,7 +266,7 @@ def auto(
         leveling=LevelingParams(reference_lufs=dialogue_level), level=not no_level,
         balance=BalanceParams(relative_lu={"music": music_lu, "sfx": sfx_lu, "ambience": ambience_lu, "other": None}),
         master=MasterParams(max_limiting_db=max_limiting),
-        vad_method=vad, cleanup_mode=cleanup,
+        vad_method=vad, cleanup_mode=cleanup, block_size=block_size,
     )
     from ..files.temp import missing_folders, removed_if_failed, scratch_dir
 

@@ -34,7 +34,7 @@ def check_command(
     """
     from ..errors import MixdownError
     from ..deliver.check import check_file, format_result
-    from ..deliver.targets import get_target
+    from ..targets import get_target
 
     if vad not in ("silero", "energy"):
         echo_error("--vad must be silero or energy")

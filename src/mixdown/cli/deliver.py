@@ -16,7 +16,7 @@ from .common import ALLOW_TRUNCATED_HELP, check_block_size, check_outputs, numbe
 @app.command("deliver")
 def deliver_command(
     session: Path = typer.Argument(..., help="session file listing its deliverables"),
-    block_size: int = number_option(16384, "--block-size", help="frames per block (memory, not output, depends on it)",
+    block_size: int = number_option(65536, "--block-size", help="frames per block (memory, not output, depends on it)",
                                     min=64, max=1048576, unit="frames"),
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
@@ -35,7 +35,7 @@ def deliver_command(
     raise typer.Exit(0 if report.compliant else 3)
 
 
-def run_deliverables(session: Any, *, block_size: int = 16384, vad_method: str = "silero",
+def run_deliverables(session: Any, *, block_size: int = 65536, vad_method: str = "silero",
                      show_progress: bool = True) -> Any:
     """``render_deliverables`` with a progress bar on a terminal (for ``render``/``deliver``);
     every output location and the disk space are checked first."""
@@ -90,7 +90,7 @@ def print_report(report: Any, *, as_json: bool) -> None:
                    f"(one render: {report.timing.get('render', 0):.1f} s)")
     for o in report.outputs:
         for n in o.notes:
-            if not as_json and ("encoded again" in n or "cut" in n or "padded" in n):
+            if not as_json and n in o.shown:
                 typer.echo(f"mixdown: note: {o.path}: {n}", err=True)
     for p in [*report.warnings, *report.problems]:
         typer.echo(f"mixdown: warning: {p}", err=True)

@@ -151,7 +151,7 @@ def _render_master(s: Any, session: Path, out: Path, fmt: str, *, block_size: in
 
 def _deliverables_report(s: Any, session: Path, rep: Any, report: Path, *, show_progress: bool) -> None:
     """The report of a session whose deliverables were just written, with the first mix's numbers and target."""
-    from ..deliver.targets import get_target
+    from ..targets import get_target
     from ..report import build_report
 
     first = next(((d, o) for d, o in zip(s.deliverables, rep.outputs) if d.kind in ("mix", "video")), None)

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from .app import app
+from .auto import renamed_option
 from .common import (
     ALLOW_TRUNCATED_HELP,
     callback,
@@ -30,7 +31,8 @@ def report_(
     output: Path = typer.Option(..., "-o", "--output", help="the HTML page to write (self-contained)"),
     mix: Optional[Path] = typer.Option(None, "--mix", help="the rendered mix to measure and plot"),
     target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
+    json_out: Optional[Path] = typer.Option(None, "--json-out", help="also write the report's data as JSON here"),
+    _json: bool = renamed_option("--json", "--json-out PATH", flag=True),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
@@ -39,9 +41,9 @@ def report_(
     .otio) or the result JSON of `mixdown auto --json`; a mix file is given with
     --mix (`mixdown report SESSION --mix mix.wav`).
     """
-    from ..deliver.targets import get_target
     from ..interchange import is_timeline
     from ..report import build_report, report_from_result
+    from ..targets import get_target
 
     suffix = source.suffix.lower()
     if suffix not in _SESSION_SUFFIXES and not is_timeline(source):
@@ -65,7 +67,7 @@ def report_(
                 if isinstance(data.get(key), str):
                     protect(Path(data[key]), source.parent / data[key], what="a file the result names")
     session = None if is_result else open_session(source, media_root=None)  # its media are inputs too
-    check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json"))
+    check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json-out"))
     with progress("report", True) as bar:
         if is_result:
             rep = report_from_result(source, mix=mix, progress=callback(bar), **({"target": tgt} if tgt else {}))

@@ -22,7 +22,7 @@ def targets(
     FILE COMMAND ...` or MIXDOWN_TARGETS=FILE (several joined by the path separator);
     a preset named like a built-in one changes only the fields it gives.
     """
-    from ..deliver.targets import PRESETS
+    from ..targets import PRESETS
 
     if as_json:
         typer.echo(json.dumps([t.to_json() for t in PRESETS.values()], indent=2))

@@ -1,6 +1,6 @@
 """Delivery: specs, encoders, deliverables, compliance check.
 
-- :mod:`.targets`       delivery presets (loudness, tolerance, true-peak ceiling, gating)
+- :mod:`mixdown.targets` (not here: below the master stage) delivery presets
 - :mod:`.formats`       format names, suffixes, bit rates, lossy headroom
 - :mod:`.encode`        streaming, atomic encoders for every format (WAV, BWF, FLAC, MP3, AAC, Opus)
 - :mod:`.bwf`           Broadcast WAV with loudness in ``bext`` (EBU Tech 3285 v2), writer and reader

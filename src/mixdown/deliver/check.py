@@ -14,7 +14,7 @@ streaming, at its own rate and layout, and measures in one pass:
 - non-finite samples (NaN/inf in float files).
 
 :func:`check_file` turns that into one :class:`Requirement` per rule of the
-:class:`~mixdown.deliver.targets.Target` plus the QC rules, and says pass or fail
+:class:`~mixdown.targets.Target` plus the QC rules, and says pass or fail
 for each. Undefined is never a pass: a file without a measurable loudness fails
 the loudness requirement, one without speech fails a dialogue-gated one.
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from ..analysis.qc import CLIP_LEVEL, ClipRuns, QCLimits, Requirement, qc_requirements
 from ..errors import MediaError
-from .targets import Target
+from ..targets import Target
 
 __all__ = ["CLIP_LEVEL", "CLIP_RUN", "CheckResult", "Measurement", "Requirement", "check_file", "decode_blocks",
            "evaluate", "format_result", "measure_media"]

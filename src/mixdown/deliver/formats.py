@@ -30,7 +30,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import MediaError
-from .targets import Target
+from ..targets import Target
 
 LOSSLESS = ("wav16", "wav24", "wav32f", "bwf", "flac", "flac24", "flac16")
 LOSSY = ("mp3", "aac", "opus")

@@ -13,14 +13,14 @@ def deliver_video_after_auto(mix: Path, video: Path, output: Path, *, target: An
 
     ``auto`` renders its mix to a temporary file (``wav32f``); this normalises and
     limits it for the audio track (the lossy ceiling for a lossy codec), muxes,
-    decodes and verifies. ``target`` is the :class:`~mixdown.deliver.targets.Target`
+    decodes and verifies. ``target`` is the :class:`~mixdown.targets.Target`
     ``auto`` used; a custom target is passed as numbers. ``codec`` is a delivery
     format (``aac``, ``opus``, ``wav24``, ...); None takes the container's default
     (:data:`mixdown.deliver.mux.DEFAULT_AUDIO`).
     """
     from ..session.model import Deliverable
+    from ..targets import PRESETS
     from .deliverables import deliver_file
-    from .targets import PRESETS
 
     base = target.name.removesuffix(" (custom)")
     exact = target.name in PRESETS

@@ -241,7 +241,7 @@ def report_from_result(path: str | Path, *, mix: str | Path | None = None, **opt
     MixdownError
         When the file is not such a result, or names neither a mix nor a session.
     """
-    from ..deliver.targets import Target
+    from ..targets import Target
     from ..session import load_session
 
     p = Path(path)

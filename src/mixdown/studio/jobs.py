@@ -43,7 +43,7 @@ class Jobs:
         self._busy = threading.Lock()
 
     def start(self, mode: str, target: str | None) -> str:
-        from ..deliver.targets import get_target
+        from ..targets import get_target
 
         if mode not in ("render", "auto"):
             raise MixdownError(f"render mode {mode!r} is not 'render' or 'auto'")

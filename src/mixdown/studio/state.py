@@ -76,7 +76,7 @@ class Studio:
         # every file the session started with: none may be written, and new sources must live beside them
         self.inputs = {self.path} | {p.resolve() for p in self.graph.source_paths}
         self.roots = {self.base_dir} | {p.parent for p in self.inputs} | ({self.media_root} if self.media_root else set())
-        from ..deliver.targets import get_target
+        from ..targets import get_target
 
         first = next((d.target for d in session.deliverables if d.target), None)
         self.target = get_target(target or first or "ebu-r128")

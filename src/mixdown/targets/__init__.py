@@ -183,7 +183,7 @@ class _Presets(Mapping[str, Target]):
         if self._data is None:
             from importlib.resources import files
 
-            builtin = files("mixdown.deliver").joinpath("targets.yaml")
+            builtin = files("mixdown.targets").joinpath("targets.yaml")
             data = load_targets_file(Path(str(builtin)), source="built-in")
             env = [Path(x) for x in os.environ.get(ENV, "").split(os.pathsep) if x.strip()]
             for f in env + self._files:

@@ -18,7 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.truepeak import TruePeakDetector
 from ..errors import MediaError
+from ..media.write import AudioWriter
+from ..render.engine import DEFAULT_BLOCK
 
 #: Where the premaster's true peak is put, dBTP.
 PEAK_DBTP = -6.0
@@ -40,7 +43,7 @@ def premaster_gain(true_peak: float, *, file: Path | None = None) -> float:
 
 
 def write_premaster(read: Callable[[int, int], np.ndarray], *, frames: int, channels: int, sample_rate: int,
-                    path: Path, gain_db: float, protect: Iterable[Path] = (), block: int = 65536) -> dict[str, Any]:
+                    path: Path, gain_db: float, protect: Iterable[Path] = (), block: int = DEFAULT_BLOCK) -> dict[str, Any]:
     """Write ``frames`` of ``read(pos, n)`` times ``gain_db`` as the premaster file, and measure it.
 
     Returns
@@ -50,9 +53,6 @@ def write_premaster(read: Callable[[int, int], np.ndarray], *, frames: int, chan
         ``sample_peak_dbfs``, read back from it (after 24-bit quantisation).
     """
     import soundfile as sf
-
-    from ..analysis.truepeak import TruePeakDetector
-    from ..media.write import AudioWriter
 
     amp = np.float32(10.0 ** (gain_db / 20.0))
     with AudioWriter(path, sample_rate=sample_rate, channels=channels, format=FORMAT, protect=protect,

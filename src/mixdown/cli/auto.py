@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, num, number_option, open_session, progress
+from .common import FORMATS, VIDEO_SUFFIXES, callback, fail, media_root_option, num, number_option, open_session, progress
 from .common import ALLOW_TRUNCATED_HELP, check_outputs, out_spec, protect, read_media
 
 ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
@@ -96,7 +96,7 @@ def check_placement(flag: str, spec: str, sample_rate: int) -> None:
 @app.command()
 def auto(
     session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
-    media_root: Optional[Path] = typer.Option(None, "--media-root", help="where a timeline's media live"),
+    media_root: Optional[Path] = media_root_option(),
     dialogue: list[str] = typer.Option([], "--dialogue", help="dialogue file(s); file@time places it on the timeline"),
     music: list[str] = typer.Option([], "--music", help="music file(s)"),
     sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),

@@ -14,6 +14,7 @@ from .common import (
     callback,
     check_outputs,
     fail,
+    media_root_option,
     open_session,
     out_spec,
     progress,
@@ -32,6 +33,7 @@ def report_(
     target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Optional[Path] = media_root_option(),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
 
@@ -64,7 +66,7 @@ def report_(
             for key in ("output", "session"):
                 if isinstance(data.get(key), str):
                     protect(Path(data[key]), source.parent / data[key], what="a file the result names")
-    session = None if is_result else open_session(source, media_root=None)  # its media are inputs too
+    session = None if is_result else open_session(source, media_root=media_root)  # its media are inputs too
     check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json"))
     with progress("report", True) as bar:
         if is_result:

@@ -28,7 +28,7 @@ from mixdown.interchange.testing import tone_timeline
 def run(*args, cwd: Path):
     env = dict(os.environ, MIXDOWN_CACHE_DIR=str(cwd / "cache"))
     return subprocess.run([sys.executable, "-m", "mixdown.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=600, cwd=cwd, env=env)
+                          timeout=600, cwd=cwd, env=env, check=False)
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_session_file_refuses_media_root(tmp_path, command):
     session = Path(__file__).resolve().parents[1] / "examples" / "podcast" / "session.yaml"
     r = run(command[0], session, *command[1:], "--media-root", tmp_path, cwd=tmp_path)
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines() == [
-        f"mixdown: error: --media-root applies to editor timelines (.xml .fcpxml .edl .otio), not to {session}: "
-        "a session file's clip sources are paths relative to it"]
+    refusal = (f"mixdown: error: --media-root applies to editor timelines (.xml .fcpxml .edl .otio), not to {session}: "
+               "a session file's clip sources are paths relative to it")
+    assert r.stderr.strip().splitlines() == [refusal]
     assert not (tmp_path / "mix.wav").exists()

@@ -96,7 +96,7 @@ def check_placement(flag: str, spec: str, sample_rate: int) -> None:
 @app.command()
 def auto(
     session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
     dialogue: list[str] = typer.Option([], "--dialogue", help="dialogue file(s); file@time places it on the timeline"),
     music: list[str] = typer.Option([], "--music", help="music file(s)"),
     sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),

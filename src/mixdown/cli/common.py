@@ -147,7 +147,7 @@ def media_root_option() -> Any:
     return typer.Option(None, "--media-root", help=MEDIA_ROOT_HELP)
 
 
-def check_media_root(path: Path, media_root: Optional[Path]) -> None:
+def check_media_root(path: Path, media_root: Path | None) -> None:
     """Refuse ``--media-root`` with a session file (its clip sources are paths it names; the option would do nothing)."""
     from ..interchange import is_timeline
 

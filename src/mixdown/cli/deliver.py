@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -30,7 +30,7 @@ def deliver_command(
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Render a session once and write every deliverable it lists (mix files, stems, M&E, video).
 

@@ -40,7 +40,7 @@ def render(
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Render a session's master to an audio file (the format follows the suffix: .wav .flac .mp3 .m4a .ogg .opus)."""
     from ..deliver.formats import SUFFIXES, resolve_format

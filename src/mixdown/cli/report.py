@@ -33,7 +33,7 @@ def report_(
     target: Optional[str] = typer.Option(None, "--target", help="draw this delivery target's band"),
     json_out: Optional[Path] = typer.Option(None, "--json", help="also write the report's data as JSON here"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
 

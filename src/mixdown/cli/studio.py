@@ -16,7 +16,7 @@ def studio(
     session: Path = typer.Argument(..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"),
     port: int = number_option(0, "--port", help="port on 127.0.0.1 (0: any free port)", min=0, max=65535),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the address only; do not open a browser"),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
     target: Optional[str] = typer.Option(None, "--target", help="delivery preset for the loudness band and Render's "
                                                                  "compliance (default: the session's, else ebu-r128)"),
 ) -> None:

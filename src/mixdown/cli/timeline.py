@@ -16,7 +16,7 @@ from .common import check_outputs, fail, media_root_option, number_option, open_
 def import_(
     timeline: Path = typer.Argument(..., help="FCP7 XML (Premiere/Resolve), FCPXML, CMX 3600 EDL or .otio"),
     output: Path = typer.Option(..., "-o", "--output", help="session file to write (.yaml or .json)"),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
     role: list[str] = typer.Option([], "--role", help="TRACK=ROLE, overriding the role inferred from names"),
     frame_rate: Optional[str] = typer.Option(None, "--frame-rate", help="frame rate of an EDL (EDLs do not say)"),
     sequence: Optional[str] = typer.Option(None, "--sequence", help="which sequence, when the file has several"),
@@ -63,7 +63,7 @@ def import_(
 def export_(
     session: Path = typer.Argument(..., help="session (or timeline) to export"),
     output: Path = typer.Option(..., "-o", "--output", help="timeline: .xml (FCP7/Premiere), .fcpxml, .otio or .edl"),
-    media_root: Optional[Path] = media_root_option(),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Write a session as an editor's timeline, with its gain keyframes (ducks, leveling) in place."""
     from ..interchange import export_timeline

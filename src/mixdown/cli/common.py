@@ -149,9 +149,11 @@ def media_root_option() -> Any:
 
 def check_media_root(path: Path, media_root: Path | None) -> None:
     """Refuse ``--media-root`` with a session file (its clip sources are paths it names; the option would do nothing)."""
+    if media_root is None:
+        return
     from ..interchange import is_timeline
 
-    if media_root is not None and not is_timeline(path):
+    if not is_timeline(path):
         fail(f"--media-root applies to editor timelines (.xml .fcpxml .edl .otio), not to {path}: a session file's "
              "clip sources are paths relative to it")
 

@@ -10,7 +10,16 @@ from typing import Any
 import typer
 
 from .app import app
-from .common import ALLOW_TRUNCATED_HELP, check_block_size, check_outputs, number_option, open_session, out_spec, read_media
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    check_block_size,
+    check_outputs,
+    media_root_option,
+    number_option,
+    open_session,
+    out_spec,
+    read_media,
+)
 
 
 @app.command("deliver")
@@ -21,6 +30,7 @@ def deliver_command(
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Render a session once and write every deliverable it lists (mix files, stems, M&E, video).
 
@@ -29,7 +39,7 @@ def deliver_command(
     """
     check_block_size(block_size)
     read_media(allow_truncated=allow_truncated)
-    s = open_session(session, media_root=None)
+    s = open_session(session, media_root=media_root)
     report = run_deliverables(s, block_size=block_size, vad_method=vad, show_progress=not as_json)
     print_report(report, as_json=as_json)
     raise typer.Exit(0 if report.compliant else 3)

@@ -19,6 +19,7 @@ from .common import (
     fail,
     number_option,
     measure_keys,
+    media_root_option,
     num,
     open_session,
     out_spec,
@@ -39,6 +40,7 @@ def render(
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Render a session's master to an audio file (the format follows the suffix: .wav .flac .mp3 .m4a .ogg .opus)."""
     from ..deliver.formats import SUFFIXES, resolve_format
@@ -48,7 +50,7 @@ def render(
     if format is not None and format not in SUFFIXES:
         fail(f"--format {format!r} is not one of {', '.join(SUFFIXES)}")
     read_media(allow_truncated=allow_truncated)
-    s = open_session(session, media_root=None)
+    s = open_session(session, media_root=media_root)
     if output is None and s.deliverables:
         if format is not None:
             fail(f"--format {format} applies to -o OUT; the session's {len(s.deliverables)} deliverable(s) name "

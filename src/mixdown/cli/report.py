@@ -15,6 +15,7 @@ from .common import (
     callback,
     check_outputs,
     fail,
+    media_root_option,
     open_session,
     out_spec,
     progress,
@@ -34,6 +35,7 @@ def report_(
     json_out: Optional[Path] = typer.Option(None, "--json-out", help="also write the report's data as JSON here"),
     _json: bool = renamed_option("--json", "--json-out PATH", flag=True),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
 
@@ -66,7 +68,7 @@ def report_(
             for key in ("output", "session"):
                 if isinstance(data.get(key), str):
                     protect(Path(data[key]), source.parent / data[key], what="a file the result names")
-    session = None if is_result else open_session(source, media_root=None)  # its media are inputs too
+    session = None if is_result else open_session(source, media_root=media_root)  # its media are inputs too
     check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json-out"))
     with progress("report", True) as bar:
         if is_result:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from .app import app
-from .common import ALLOW_TRUNCATED_HELP, check_outputs, fail, out_spec, protect, read_media
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    check_outputs,
+    fail,
+    out_spec,
+    protect,
+    read_media,
+)
 
 DEVICE_HELP = "phone, earbuds, laptop, tv, car, or all (repeat or comma-separate)"
 
@@ -30,8 +36,8 @@ def preview_command(
     mix: Path = typer.Argument(..., help="the mix (mono, stereo, 5.1 or 7.1; anything FFmpeg reads)"),
     device: list[str] = typer.Option(["all"], "--device", help=DEVICE_HELP),
     out: Path = typer.Option(..., "-o", "--out", help="folder for <device>.wav (created if missing)"),
-    dialogue: Optional[Path] = typer.Option(None, "--dialogue", help="dialogue stem (with --music: QC from stems)"),
-    music: Optional[Path] = typer.Option(None, "--music", help="music stem (with --dialogue)"),
+    dialogue: Path | None = typer.Option(None, "--dialogue", help="dialogue stem (with --music: QC from stems)"),
+    music: Path | None = typer.Option(None, "--music", help="music stem (with --dialogue)"),
     vad: str = typer.Option("energy", "--vad", help="speech detector for dialogue clarity: energy | silero"),
     as_json: bool = typer.Option(False, "--json", help="the QC as JSON"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),

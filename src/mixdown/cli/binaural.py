@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import ALLOW_TRUNCATED_HELP, check_outputs, fail, number_option, out_spec, protect, read_media
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    check_outputs,
+    fail,
+    number_option,
+    out_spec,
+    protect,
+    read_media,
+)
 
 
 @app.command("binaural")

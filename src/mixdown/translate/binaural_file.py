@@ -18,7 +18,7 @@ BLOCK = 1 << 16
 
 def binaural_file(path: str | os.PathLike[str], out: str | os.PathLike[str], *, hrtf: str | None = None,
                   azimuth: float = 0.0, elevation: float = 0.0, stream: int | None = None,
-                  block: int = BLOCK, format: str | None = None) -> Path:  # noqa: A002
+                  block: int = BLOCK, format: str | None = None) -> Path:
     """Write the binaural (two-ear) rendering of a mono, stereo, 5.1 or 7.1 file.
 
     Channels are virtual speakers at their layout's standard angles (8 channels are

@@ -186,23 +186,34 @@ def test_cli_bad_input_is_one_line_exit_2(tmp_path):
     assert not (tmp_path / "p" / "phone.wav").exists()
 
 
-def test_example_auto_mix_passes_on_every_device(tmp_path):
-    """README: `mixdown preview` and `mixdown check --devices` on the bundled example's auto mix."""
-    ex = REPO / "examples" / "podcast"
-    r = _mixdown("auto", str(ex / "raw.yaml"), "--target", "podcast", "-o", str(tmp_path / "auto.wav"),
-                 "--stems", str(tmp_path / "stems"))
-    assert r.returncode == 0, r.stderr
-    r = _mixdown("preview", str(tmp_path / "auto.wav"), "--device", "all", "-o", str(tmp_path / "previews"),
-                 "--dialogue", str(tmp_path / "stems" / "dialogue.wav"), "--music", str(tmp_path / "stems" / "music.wav"))
-    assert r.returncode == 0, r.stderr
-    assert "translation PASS" in r.stdout, r.stdout
-    assert sorted(p.name for p in (tmp_path / "previews").iterdir()) == [
-        "car.wav", "earbuds.wav", "laptop.wav", "phone.wav", "tv.wav"]
-    assert sf.info(str(tmp_path / "previews" / "phone.wav")).channels == 1
-    r = _mixdown("check", str(tmp_path / "auto.wav"), "--target", "podcast", "--devices", "all", "--vad", "energy",
-                 "--json")
-    assert r.returncode == 0, r.stderr
+def test_readme_translation_commands_as_written(tmp_path):
+    """The README's translation commands, run exactly as written in a folder that sees the examples."""
     import json
+    import re
+    import shlex
 
-    tr = json.loads(r.stdout)["translation"]
-    assert tr["status"] == "pass" and [d["device"] for d in tr["devices"]] == ["phone", "earbuds", "laptop", "tv", "car"]
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- translation-commands -->\n```\n(.*?)```", text, re.S).group(1)
+    (tmp_path / "examples").symlink_to(REPO / "examples")
+    (tmp_path / "out").mkdir()
+    t = np.arange(SR) / SR
+    sf.write(tmp_path / "mix71.wav", np.tile(0.1 * np.sin(2 * np.pi * 440 * t), (8, 1)).T, SR)
+    sf.write(tmp_path / "voice.wav", 0.1 * np.sin(2 * np.pi * 440 * t), SR)
+    outs = []
+    for line in block.strip().splitlines():
+        args = shlex.split(line)
+        assert args[0] == "mixdown"
+        r = subprocess.run([sys.executable, "-m", "mixdown.cli", *args[1:]], check=False, capture_output=True,
+                           text=True, cwd=tmp_path)
+        assert r.returncode == 0, (line, r.stderr)
+        outs.append(r.stdout)
+    assert "translation PASS" in outs[1], outs[1]  # the bundled example's auto mix passes on every device
+    previews = tmp_path / "out" / "previews"
+    assert sorted(p.name for p in previews.iterdir()) == ["car.wav", "earbuds.wav", "laptop.wav", "phone.wav",
+                                                          "tv.wav"]
+    assert sf.info(str(previews / "phone.wav")).channels == 1
+    tr = json.loads(outs[2])["translation"]
+    assert tr["status"] == "pass" and [d["device"] for d in tr["devices"]] == ["phone", "tv", "car"]
+    left, _ = sf.read(tmp_path / "out" / "left.wav", always_2d=True)
+    assert np.std(left[:, 0]) > 1.5 * np.std(left[:, 1])  # a source at +90 is louder in the left ear
+    assert sf.info(str(tmp_path / "out" / "headphones.wav")).channels == 2

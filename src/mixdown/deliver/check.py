@@ -73,15 +73,14 @@ def decode_blocks(path: str | os.PathLike[str], *, stream: int | None = None,
                 try:
                     # SourceReader.read pads with zeros after the end; ask how much is
                     # really there so the measurement stops at the last decoded sample.
-                    reader._fill(block)
-                    avail = reader._buf.shape[1] - reader._off
+                    x = reader.read_available(block)
                 except MediaError:
                     raise
                 except Exception as exc:
                     raise MediaError(f"cannot decode audio ({exc})", file=path) from exc
-                if avail <= 0:
+                if x.shape[1] == 0:
                     return
-                yield reader.read(min(avail, block))
+                yield x
 
     return info, gen()
 

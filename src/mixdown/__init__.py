@@ -78,6 +78,10 @@ class _Package(types.ModuleType):
             return
         super().__setattr__(name, value)
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # pickled by reference, as any module (dask/cloudpickle ship functions that name mixdown)
+        return importlib.import_module, (self.__name__,)
+
 
 _VERBS = {"auto": _Verb(auto), "deliver": _Verb(deliver), "render": _Verb(render)}
 globals().update(_VERBS)

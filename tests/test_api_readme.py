@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _readme_block() -> str:
     text = (ROOT / "README.md").read_text()
     section = text[text.index("## Python API"):]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
 
 
 @pytest.fixture(scope="module")

@@ -38,9 +38,9 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-from .api import AutoResult, DeliverResult, auto, deliver, measure, render  # noqa: E402
-from .errors import MixdownError  # noqa: E402
-from .session import ArraySource, Bus, Clip, Session, Track, load_session, save_session  # noqa: E402
+from .api import AutoResult, DeliverResult, auto, deliver, measure, render
+from .errors import MixdownError
+from .session import ArraySource, Bus, Clip, Session, Track, load_session, save_session
 
 __all__ = [
     "ArraySource", "AutoResult", "Bus", "Clip", "DeliverResult", "MixdownError", "Session", "Track", "__version__",

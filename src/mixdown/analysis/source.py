@@ -54,10 +54,10 @@ def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | N
     """Decode once at the native rate; return (LevelSeries or None, SpeechActivity or None)."""
     import soxr
 
-    from ..media.decode import open_source, probe
+    from ..media.decode import open_clip_source, probe_clip_source
     from . import vad as vadmod
 
-    info = probe(path, stream=stream)
+    info = probe_clip_source(path, stream=stream)
     layout = info.layout if info.layout in ("mono", "stereo", "5.0", "5.1") else None
     if levels and layout is None and info.channels not in (1, 2, 5, 6):
         raise MediaError(f"cannot measure a {info.channels}-channel layout ({info.layout})", file=path)
@@ -66,7 +66,7 @@ def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | N
     rs = None
     if det is not None and info.sample_rate != vadmod.RATE:
         rs = soxr.ResampleStream(info.sample_rate, vadmod.RATE, info.channels, dtype="float32", quality="HQ")
-    with open_source(path, stream=stream, sample_rate=info.sample_rate, start=0) as reader:
+    with open_clip_source(path, stream=stream, sample_rate=info.sample_rate, start=0) as reader:
         done = 0
         while done < info.frames:
             n = min(_BLOCK, info.frames - done)
@@ -97,8 +97,11 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
     cache_dir : str, Path, None or False
         Cache root (None: ``$MIXDOWN_CACHE_DIR`` or ``~/.cache/mixdown``; False: no cache).
     """
+    from ..media.memory import is_array_source
     from . import vad as vadmod
 
+    if is_array_source(path):  # audio in memory: nothing to key a cache by, and it is cheap to read
+        return SourceAnalysis(*compute(path, stream=stream, levels=True, vad_method=vad_method))
     p = Path(path)
     if not p.is_file():
         raise MediaError("file not found", file=p)

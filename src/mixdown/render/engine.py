@@ -110,13 +110,13 @@ class _ClipPlayer:
 
     def read(self, offset: int, n: int) -> np.ndarray:
         from ..media.channels import map_channels
-        from ..media.decode import open_source
+        from ..media.decode import open_clip_source
 
         node = self.node
         if self.reader is None or offset != self.next_offset:
             self.close()
             try:
-                self.reader = open_source(node.path, stream=node.stream, sample_rate=self.sample_rate,
+                self.reader = open_clip_source(node.path, stream=node.stream, sample_rate=self.sample_rate,
                                           start=node.source_in + offset)
             except MediaError as exc:
                 exc.loc = exc.loc or node.loc + ("source",)

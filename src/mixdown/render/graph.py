@@ -115,7 +115,7 @@ class Graph:
     @property
     def source_paths(self) -> set[Path]:
         """Every media file the graph reads (outputs must never overwrite these)."""
-        return {c.path for s in self.strips.values() for c in s.clips}
+        return {c.path for s in self.strips.values() for c in s.clips if isinstance(c.path, Path)}
 
 
 def _envelope(session: Session, keys: list, unit: str, loc: Loc, *, position: bool = True) -> Envelope:
@@ -250,6 +250,8 @@ def _align_automation(strip: StripNode) -> None:
 
 def _exists(path: Path, loc: Loc) -> bool:
     """Whether a clip's source exists; a name the system cannot even look up is a located error."""
+    if not isinstance(path, Path):  # audio in memory (session.ArraySource)
+        return True
     try:
         return path.exists()
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte
@@ -275,10 +277,10 @@ def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Enve
 
 
 def _probe(path: Path, loc: Loc):
-    from ..media.decode import probe
+    from ..media.decode import probe_clip_source
 
     try:
-        return probe(path)
+        return probe_clip_source(path)
     except MediaError as exc:
         exc.loc = exc.loc or loc
         if exc.file is None:

@@ -355,7 +355,7 @@ def test_any_block_size_and_worker_count_renders_the_one_pass_bytes(media: Path,
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(data=sessions(max_frames=2400), blocks=st.lists(st.integers(1, 63), min_size=2, max_size=2))
+@given(data=sessions(max_frames=1600), blocks=st.lists(st.integers(1, 63), min_size=2, max_size=2))
 def test_blocks_below_the_command_minimum_render_the_same_bytes(media: Path, data: dict[str, Any],
                                                                  blocks: list[int]) -> None:
     assert_invariant(media, data, blocks)

@@ -315,7 +315,7 @@ def test_true_peak_detection_skips_quiet_stretches_without_changing_a_bit():
 
 
 def test_compressor_takes_logs_only_from_the_knee_and_gets_the_same_gains():
-    from mixdown.dsp import _kernels as k
+    from mixdown.core import kernels as k
 
     rng = np.random.default_rng(8)
     n = 2 * FS

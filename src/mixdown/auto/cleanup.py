@@ -45,17 +45,10 @@ from typing import Any
 
 import numpy as np
 
-from ..analysis.spectrum import (
-    THIRD_OCTAVE_HZ,
-    HumResult,
-    SpectrumMeter,
-    band_levels,
-    detect_hum,
-    hum_meter,
-    noise_profile,
-    pause_meter,
-    region_mask,
-)
+from ..analysis.hum import HumResult, detect_hum, hum_meter, pause_meter
+from ..analysis.spectrum import SpectrumMeter, noise_profile
+from ..core.bands import THIRD_OCTAVE_HZ, band_levels
+from ..core.regions import complement, region_mask
 from ..dsp.base import Processor, create
 from ..session.model import MASTER, Master, ProcessorSpec, Session
 from .analyse import Analysis
@@ -186,22 +179,6 @@ class TrackMeasure:
 # ------------------------------------------------------------------------ regions
 
 
-def _complement(regions: list[Region], lo: int, hi: int) -> list[Region]:
-    out: list[Region] = []
-    t = lo
-    for a, b in sorted(regions):
-        if b <= t:
-            continue
-        if a > t:
-            out.append((t, min(a, hi)))
-        t = max(t, b)
-        if t >= hi:
-            break
-    if t < hi:
-        out.append((t, hi))
-    return [(a, b) for a, b in out if b > a]
-
-
 def pauses_for(clips: list[Region], all_speech: list[Region], margin: int, *, min_length: int = 0) -> list[Region]:
     """Where a track has clip audio and nobody speaks: clips (shrunk by ``margin``) minus widened speech.
 
@@ -213,7 +190,7 @@ def pauses_for(clips: list[Region], all_speech: list[Region], margin: int, *, mi
     for a, b in merge_regions(clips, 1):
         a2, b2 = a + margin, b - margin  # clip edges carry fades
         if b2 > a2:
-            out += _complement(widened, a2, b2)
+            out += complement(widened, a2, b2)
     return [(a, b) for a, b in out if b - a >= min_length]
 
 

@@ -390,7 +390,7 @@ def _speech_stream(sample_rate: int, method: str) -> Any:
 
     class _Stream:
         def __init__(self) -> None:
-            self.det = vad._Detector(method)
+            self.det = vad.Detector(method)
             self.frames = 0
             self.rs = None
             if sample_rate != vad.RATE:

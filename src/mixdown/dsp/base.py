@@ -399,7 +399,6 @@ def create(kind: str, **params: Any) -> Processor:
     ValueError
         For unknown parameters or out-of-range values.
     """
-    load_all()
     cls = REGISTRY.get(kind)
     if cls is None:
         raise KeyError(kind)
@@ -407,7 +406,9 @@ def create(kind: str, **params: Any) -> Processor:
 
 
 def load_all() -> dict[str, type[Processor]]:
-    """Import every processor module so the registry is complete; returns it."""
-    from . import cleanup, color, dynamics, eq, gain, spatial  # noqa: F401
+    """Every registered processor by session name.
 
+    Complete as soon as :mod:`mixdown.dsp` is imported (which importing this module
+    does first): the package imports every processor module.
+    """
     return REGISTRY

@@ -162,7 +162,7 @@ class Delay(Processor):
     A fixed ``time_ms`` is rounded to whole samples. An automated one is followed
     per sample at its exact, fractional value: the line is read between samples by
     4-point (third-order) Lagrange interpolation
-    (:func:`~mixdown.dsp._kernels.modulated_delay`). Lagrange rather than all-pass
+    (:func:`~mixdown.core.kernels.modulated_delay`). Lagrange rather than all-pass
     interpolation because it is an FIR without state: an all-pass interpolator
     carries its own recursion, which rings (a click) whenever the delay jumps and
     must be smoothed around every change. So a moving delay time changes the pitch,
@@ -226,7 +226,7 @@ class Delay(Processor):
             return np.array(block, dtype=np.float32, copy=True)
         fb = self.value("feedback", position, n)
         if "time_ms" in self.envelopes:
-            from . import _kernels
+            from ..core import kernels as _kernels
 
             fbs, s_fb = _kernels.per_sample(fb)
             dly = self.value("time_ms", position, n) * (self.sample_rate / 1000.0)
@@ -241,7 +241,7 @@ class Delay(Processor):
             self._ring = np.ascontiguousarray(buf[:, n : n + d])
             self._pos[0] = 0
         else:
-            from . import _kernels
+            from ..core import kernels as _kernels
 
             fbs, s_fb = _kernels.per_sample(fb)
             wet = np.empty((self.channels, n), dtype=np.float64)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .bands import DeEsser, Dehum
 from .base import Param, Processor, create, load_all
-
+from .chain import Chain
+from .fader import Fader
 from .color import Saturation
 from .declick import Declick
 from .denoise import Denoise
@@ -20,7 +21,7 @@ from .gain import Gain
 from .spatial import Delay, Pan, Reverb, Width
 
 __all__ = [
-    "Bell", "Compressor", "DeEsser", "Declick", "Dehum", "Delay", "Denoise", "Gain", "Gate",
+    "Bell", "Chain", "Compressor", "DeEsser", "Declick", "Dehum", "Delay", "Denoise", "Fader", "Gain", "Gate",
     "HighPass", "HighShelf", "Limiter", "LowPass", "LowShelf", "Notch", "Param", "ParametricEQ", "Pan",
     "Processor", "Reverb", "Saturation", "Width", "create", "load_all",
 ]

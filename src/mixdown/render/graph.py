@@ -22,11 +22,11 @@ from typing import Any
 
 from ..dsp.automation import Envelope
 from ..dsp.base import Processor, create, load_all
+from ..dsp.clipgain import ClipGain
 from ..errors import Loc, MediaError, MixdownWarning, SessionError, format_loc, shown
 from ..session.model import MASTER, Automation, ProcessorSpec, Session
 from ..session.validate import topological_order
 
-FADE_SHAPES = ("linear", "equal-power", "log", "s-curve")
 
 
 @dataclass
@@ -50,6 +50,12 @@ class ClipNode:
     @property
     def end(self) -> int:
         return self.start + self.length
+
+    @property
+    def curve(self) -> ClipGain:
+        """The clip's gain and fades (what the engine applies and the analysis of ``auto`` reads)."""
+        return ClipGain(length=self.length, gain_db=self.gain_db, envelope=self.gain_env, fade_in=self.fade_in,
+                        fade_in_shape=self.fade_in_shape, fade_out=self.fade_out, fade_out_shape=self.fade_out_shape)
 
 
 @dataclass

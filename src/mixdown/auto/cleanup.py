@@ -49,7 +49,9 @@ from ..analysis.hum import HumResult, detect_hum, hum_meter, pause_meter
 from ..analysis.spectrum import SpectrumMeter, noise_profile
 from ..core.bands import THIRD_OCTAVE_HZ, band_levels
 from ..core.regions import complement, region_mask
-from ..dsp.base import Processor, create
+from ..dsp.cleanup import Declick, noise_profile_params
+from ..render.engine import Renderer
+from ..render.graph import check
 from ..session.model import MASTER, Master, ProcessorSpec, Session
 from .analyse import Analysis
 from .decisions import Decision
@@ -213,17 +215,11 @@ def _raw_session(session: Session) -> Session:
 # -------------------------------------------------------------------------- probe
 
 
-class _Probe(Processor):
-    """Pass-through processor that feeds one track's chain input to the cleanup meters."""
-
-    kind = ""  # not registered: inserted into a compiled graph only
-    PARAMS = {}
+class _Probe:
+    """Meter-point observer: one track's signal (timeline positions) into the cleanup meters."""
 
     def __init__(self, sample_rate: int, channels: int, speech: list[Region], pauses: list[Region],
                  clips: list[Region], params: CleanupParams, deess_freq: float) -> None:
-        super().__init__()
-        from ..dsp.cleanup import Declick
-
         sr = sample_rate
         self.speech = speech
         self.spec_pause = SpectrumMeter(sr, regions=pauses, keep_frames=True)
@@ -250,12 +246,12 @@ class _Probe(Processor):
         self.speech_n = 0
         self.audio_n = 0
 
-    def _process(self, block: np.ndarray, position: int) -> np.ndarray:
-        import scipy.signal as sig
+    def __call__(self, position: int, block: np.ndarray) -> None:
+        import scipy.signal as sig  # lazily: importing scipy.signal costs a second
 
         n = block.shape[1]
         if n == 0:
-            return block
+            return
         self.spec_pause.process(block, position)
         self.spec_speech.process(block, position)
         self.hum.process(block, position)
@@ -271,7 +267,6 @@ class _Probe(Processor):
             self.speech_n += int(np.count_nonzero(sp))
         band, self._bp_zi = sig.sosfilt(self._bp, mono, zi=self._bp_zi)
         self._hops(band * band, mono * mono, sp, position)
-        return block
 
     def _hops(self, b2: np.ndarray, f2: np.ndarray, sp: np.ndarray, position: int) -> None:
         """5 ms mean squares of band and full signal on the absolute hop grid, kept for hops wholly in speech."""
@@ -330,15 +325,15 @@ def measure_cleanup(session: Session, analysis: Analysis, params: CleanupParams 
     -------
     dict of str to TrackMeasure
     """
-    from ..render.engine import Renderer
-    from ..render.graph import check
-
     names = tracks if tracks is not None else [
         t.name for t in session.tracks if t.role == "dialogue" and not t.mute and t.name in analysis.speech]
     if not names:
         return {}
     raw = _raw_session(session)
     raw.tracks = [t for t in raw.tracks if t.name in names]  # nothing else needs decoding
+    for t in raw.tracks:
+        # the processors to measure behind are compiled into the graph, so their latency is compensated
+        t.chain = [ProcessorSpec(type=sp.type, id=sp.id, **sp.params) for sp in (before or {}).get(t.name, [])]
     graph = check(raw)
     sr = graph.sample_rate
     margin = int(round(params.pause_margin_s * sr))
@@ -348,14 +343,12 @@ def measure_cleanup(session: Session, analysis: Analysis, params: CleanupParams 
         strip = graph.strips[name]
         clips = merge_regions([(c.start, c.end) for c in strip.clips], 1)
         pauses = pauses_for(clips, analysis.all_speech, margin, min_length=int(params.min_pause_length_s * sr))
-        probe = _Probe(sr, strip.channels, analysis.speech.get(name, []), pauses, clips, params, deess_freq)
-        pre = [create(sp.type, **sp.params) for sp in (before or {}).get(name, [])]
-        strip.chain = strip.chain + pre + [probe]
-        strip.sidechains = strip.sidechains + [None] * (len(pre) + 1)
-        probes[name] = probe
+        probes[name] = _Probe(sr, strip.channels, analysis.speech.get(name, []), pauses, clips, params, deess_freq)
     if not probes:
         return {}
-    for _ in Renderer(graph, block_size=block_size).blocks():
+    # after the track's chain (empty, or the processors measured behind), before its fader
+    meters = {(name, "pre"): probe for name, probe in probes.items()}
+    for _ in Renderer(graph, block_size=block_size, meters=meters).blocks():
         pass
     out: dict[str, TrackMeasure] = {}
     for name, pr in probes.items():
@@ -453,8 +446,6 @@ def plan_cleanup(session: Session, analysis: Analysis, params: CleanupParams = C
         One ``cleanup`` decision per processor written (or per reason for not
         writing one where a problem was found), with the measurements in ``data``.
     """
-    from ..dsp.cleanup import noise_profile_params
-
     if measures is None:
         measures = measure_cleanup(session, analysis, params, block_size=block_size)
         pre: dict[str, list[ProcessorSpec]] = {}
@@ -591,8 +582,6 @@ def screen_cleanup(session: Session, analysis: Analysis, *, clean_snr_db: float 
     decisions : list of Decision
         One per track judged clean.
     """
-    from ..render.graph import check
-
     graph = check(session)
     sr = graph.sample_rate
     margin = int(round(params.pause_margin_s * sr))

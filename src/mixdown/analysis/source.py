@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MediaError
+from ..media.decode import open_source, probe
 from . import cache
 from .activity import RATE, Detector
 from .levels import LevelMeter, LevelSeries
@@ -56,7 +57,6 @@ def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | N
     """Decode once at the native rate; return (LevelSeries or None, SpeechActivity or None)."""
     import soxr
 
-    from ..media.decode import open_source, probe
     info = probe(path, stream=stream)
     layout = info.layout if info.layout in ("mono", "stereo", "5.0", "5.1") else None
     if levels and layout is None and info.channels not in (1, 2, 5, 6):

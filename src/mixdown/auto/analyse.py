@@ -16,6 +16,7 @@ the buses it goes through (:meth:`Analysis.heard`).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,8 +173,6 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
             else:
                 wanted.setdefault(key, None)
     # sources are independent: two at a time (decoding and the speech model release the GIL)
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixdown-analyse") as pool:
         jobs = {key: pool.submit(analyse_source, key[0], stream=key[1], vad_method=method,
                                  cache_dir=cache_dir) for key, method in wanted.items()}

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +21,15 @@ from ..dsp.chain import Chain
 from ..dsp.clipgain import fade_curve
 from ..dsp.fader import Fader
 from ..dsp.panlaw import pan_gains
-from ..media.channels import map_channels
 from ..errors import MediaError, MixdownError
 from ..interrupts import handoff
+from ..media.channels import map_channels
+from ..media.decode import open_source
+from ..media.write import AudioWriter
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
 from .meters import MeterPoints, PointPlan, observe, plan_points
+from .sink import BackgroundSink
 
 __all__ = ["DEFAULT_BLOCK", "MASTER_INPUT", "Renderer", "fade_curve", "pan_gains", "render_array", "render_file"]
 
@@ -66,8 +70,6 @@ class _ClipPlayer:
         self.curve = node.curve
 
     def read(self, offset: int, n: int) -> np.ndarray:
-        from ..media.decode import open_source  # lazily: it imports av
-
         node = self.node
         if self.reader is None or offset != self.next_offset:
             self.close()
@@ -202,8 +204,6 @@ class Renderer:
             workers = int(os.environ.get("MIXDOWN_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
         self.pool = None
         if workers > 1 and len(self.free_tracks) > 0 and premaster is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mixdown-render")
         self._pending: dict[str, tuple[int, Future]] = {}
         self._submitted: dict[Future, str] = {}
@@ -254,8 +254,6 @@ class Renderer:
         """
         busy: set[str] = set()
         if self.pool is not None:
-            from concurrent.futures import wait
-
             with handoff():  # the pool's locks are shared with its threads: no signal halfway
                 for fut in self._submitted:
                     fut.cancel()
@@ -397,8 +395,6 @@ class Renderer:
 
 def _result(fut: Future) -> tuple[np.ndarray, np.ndarray]:
     """A pool result, waited for in short hand-offs (a signal must not leave the future's lock taken)."""
-    from concurrent.futures import TimeoutError as FutureTimeout
-
     while True:
         try:
             with handoff():
@@ -431,14 +427,10 @@ def render_file(session: Session | Graph, path: str | Path, *, format: str = "wa
     Graph
         The compiled graph (length, sample rate) for reporting.
     """
-    from ..media.write import AudioWriter
-
     graph = session if isinstance(session, Graph) else check(session)
     protect = set(graph.source_paths)
     if graph.session.file is not None:
         protect.add(Path(graph.session.file))
-    from .sink import BackgroundSink
-
     with AudioWriter(path, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
                      protect=protect, frames=graph.length) as writer:
         with BackgroundSink(writer.write) as sink:

@@ -22,10 +22,19 @@ from typing import Any
 from ..dsp.automation import Envelope, EnvelopeSum
 from ..dsp.base import Processor, create, load_all
 from ..errors import Loc, MediaError, MixdownWarning, SessionError, format_loc, shown
+from ..media.decode import probe
 from ..session.model import MASTER, Automation, ProcessorSpec, Session
 from .envelopes import envelope_from_keys, gain_envelope
 from .nodes import ClipNode, Graph, StripNode, TailCut
-from .routing import apply_groups_and_solo, audible_tracks, compensate, processing_order, soloed, stem_taps, tail_end
+from .routing import (
+    apply_groups_and_solo,
+    audible_tracks,
+    compensate,
+    processing_order,
+    soloed,
+    stem_taps,
+    tail_end,
+)
 
 __all__ = ["ClipNode", "EnvelopeSum", "Graph", "StripNode", "TailCut", "audible_tracks", "build_processor", "check",
            "gain_envelope", "soloed", "stem_taps"]
@@ -116,8 +125,6 @@ def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Enve
 
 
 def _probe(path: Path, loc: Loc):
-    from ..media.decode import probe
-
     try:
         return probe(path)
     except MediaError as exc:

@@ -404,8 +404,10 @@ def _result(fut: Future) -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_array(session: Session | Graph, *, block_size: int = DEFAULT_BLOCK,
-                 progress: Progress | None = None) -> np.ndarray:
+                 progress: Progress | None = None, meters: MeterPoints | None = None) -> np.ndarray:
     """Render the master into memory (for short programmes, tests and the Python API).
+
+    ``meters`` attaches meter-point observers (:mod:`mixdown.render.meters`) to the render.
 
     Returns
     -------
@@ -413,14 +415,17 @@ def render_array(session: Session | Graph, *, block_size: int = DEFAULT_BLOCK,
     """
     graph = session if isinstance(session, Graph) else check(session)
     out = np.zeros((graph.channels, graph.length), dtype=np.float32)
-    for pos, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
+    for pos, block, _ in Renderer(graph, block_size=block_size, meters=meters).blocks(progress=progress):
         out[:, pos:pos + block.shape[1]] = block
     return out
 
 
 def render_file(session: Session | Graph, path: str | Path, *, format: str = "wav24",
-                block_size: int = DEFAULT_BLOCK, progress: Progress | None = None) -> Graph:
+                block_size: int = DEFAULT_BLOCK, progress: Progress | None = None,
+                meters: MeterPoints | None = None) -> Graph:
     """Render the master to an audio file, atomically; never over an input.
+
+    ``meters`` attaches meter-point observers (:mod:`mixdown.render.meters`) to the render.
 
     Returns
     -------
@@ -434,6 +439,6 @@ def render_file(session: Session | Graph, path: str | Path, *, format: str = "wa
     with AudioWriter(path, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
                      protect=protect, frames=graph.length) as writer:
         with BackgroundSink(writer.write) as sink:
-            for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
+            for _, block, _ in Renderer(graph, block_size=block_size, meters=meters).blocks(progress=progress):
                 sink.put(block)
     return graph

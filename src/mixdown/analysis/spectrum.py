@@ -26,7 +26,6 @@ the same spectrum as one pass.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..core.bands import (

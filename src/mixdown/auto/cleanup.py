@@ -30,7 +30,13 @@ from ..analysis.hum import HumResult
 from ..dsp.cleanup import noise_profile_params
 from ..session.model import ProcessorSpec, Session
 from .analyse import Analysis
-from .cleanup_measure import CleanupParams, TrackMeasure, measure_cleanup, pauses_for, screen_cleanup
+from .cleanup_measure import (
+    CleanupParams,
+    TrackMeasure,
+    measure_cleanup,
+    pauses_for,
+    screen_cleanup,
+)
 from .decisions import Decision
 
 __all__ = ["CleanupParams", "TrackMeasure", "measure_cleanup", "pauses_for", "plan_cleanup", "screen_cleanup"]

@@ -4,7 +4,5 @@
 - :mod:`~mixdown.core.bands`: third-octave band tables, FFT framing, band levels
 - :mod:`~mixdown.core.layouts`: BS.1770 channel weights per layout
 - :mod:`~mixdown.core.truepeak`: the true-peak interpolator (meter and limiter share it)
-- :mod:`~mixdown.core.regions`: half-open sample regions
-- :mod:`~mixdown.core.units`: dB, amplitude and LUFS conversions
-- :mod:`~mixdown.core.fades`: clip gain and fade curves (render and analysis share them)
+- :mod:`~mixdown.core.regions`: half-open sample regions (masks, complements)
 """

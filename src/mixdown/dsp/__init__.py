@@ -11,17 +11,40 @@ from __future__ import annotations
 from .bands import DeEsser, Dehum
 from .base import Param, Processor, create, load_all
 from .chain import Chain
-from .fader import Fader
 from .color import Saturation
 from .declick import Declick
 from .denoise import Denoise
 from .dynamics import Compressor, Gate, Limiter
 from .eq import Bell, HighPass, HighShelf, LowPass, LowShelf, Notch, ParametricEQ
+from .fader import Fader
 from .gain import Gain
 from .spatial import Delay, Pan, Reverb, Width
 
 __all__ = [
-    "Bell", "Chain", "Compressor", "DeEsser", "Declick", "Dehum", "Delay", "Denoise", "Fader", "Gain", "Gate",
-    "HighPass", "HighShelf", "Limiter", "LowPass", "LowShelf", "Notch", "Param", "ParametricEQ", "Pan",
-    "Processor", "Reverb", "Saturation", "Width", "create", "load_all",
+    "Bell",
+    "Chain",
+    "Compressor",
+    "DeEsser",
+    "Declick",
+    "Dehum",
+    "Delay",
+    "Denoise",
+    "Fader",
+    "Gain",
+    "Gate",
+    "HighPass",
+    "HighShelf",
+    "Limiter",
+    "LowPass",
+    "LowShelf",
+    "Notch",
+    "Pan",
+    "Param",
+    "ParametricEQ",
+    "Processor",
+    "Reverb",
+    "Saturation",
+    "Width",
+    "create",
+    "load_all",
 ]

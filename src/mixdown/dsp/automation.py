@@ -83,7 +83,7 @@ class Envelope:
             if np.any(self.values[k] <= 0) or np.any(self.values[k + 1] <= 0):
                 raise ValueError("exp interpolation needs positive values (use linear)")
 
-    def shifted(self, samples: int) -> "Envelope":
+    def shifted(self, samples: int) -> Envelope:
         """The same curve, ``samples`` later."""
         out = copy.copy(self)
         out.positions = self.positions + int(samples)
@@ -246,6 +246,6 @@ class EnvelopeSum:
     def changes_within(self, position: int, n: int) -> bool:
         return any(p.changes_within(position, n) for p in self.parts)
 
-    def shifted(self, samples: int) -> "EnvelopeSum":
+    def shifted(self, samples: int) -> EnvelopeSum:
         """The same curve, ``samples`` later."""
         return EnvelopeSum([p.shifted(samples) for p in self.parts])

@@ -9,10 +9,11 @@ returns the signal after any insert (the meter points of a strip).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 
-from .base import Processor
+from .base import Param, Processor
 from .fader import Fader
 
 __all__ = ["Chain"]
@@ -32,7 +33,7 @@ class Chain(Processor):
     """
 
     kind = ""  # not registered: sessions write chains as lists
-    PARAMS = {}
+    PARAMS: ClassVar[dict[str, Param]] = {}
     SIDECHAIN = True
 
     def __init__(self, inserts: Sequence[Processor] = (), *, sidechains: Sequence[str | None] | None = None,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .automation import db_to_amp
-from .base import Processor
+from .base import Param, Processor
 from .panlaw import pan_gains, static_pan_gains
 
 __all__ = ["Fader"]
@@ -36,7 +36,7 @@ class Fader(Processor):
     """
 
     kind = ""  # not registered: a strip's gain and pan are fields of the session, not an insert
-    PARAMS = {}
+    PARAMS: ClassVar[dict[str, Param]] = {}
 
     def __init__(self, *, gain_db: float = 0.0, gain_env: Any = None, pan: float = 0.0, pan_env: Any = None,
                  out_channels: int | None = None, delay: int = 0) -> None:

@@ -59,6 +59,8 @@ def plan_points(graph: Graph, chains: Mapping[str, Chain], meters: MeterPoints) 
     ------
     ValueError
         For an unknown strip or point, or an insert index outside the strip's chain.
+    TypeError
+        For a point that is neither a name nor an insert index.
     """
     plans: dict[str, PointPlan] = {}
     for (name, point), observer in meters.items():
@@ -69,7 +71,7 @@ def plan_points(graph: Graph, chains: Mapping[str, Chain], meters: MeterPoints) 
         plan = plans.setdefault(name, PointPlan([], {}, [], []))
         base = strip.input_latency
         if isinstance(point, bool) or not isinstance(point, (int, str)):
-            raise ValueError(f"meter point on {name!r}: {point!r} is not one of {', '.join(POINTS)} or an insert index")
+            raise TypeError(f"meter point on {name!r}: {point!r} is not one of {', '.join(POINTS)} or an insert index")
         if isinstance(point, int):
             if not 0 <= point < len(chain.inserts):
                 raise ValueError(f"meter point on {name!r}: insert {point} does not exist "

@@ -196,11 +196,8 @@ def sessions(draw: st.DrawFn, *, max_frames: int) -> dict[str, Any]:
                                "chain": chains[index]}
         if later and draw(st.booleans()):
             out["output"] = draw(st.sampled_from(later))
-        # KNOWN DEFECT: a send to the bus the strip also outputs to, on an edge that latency
-        # compensation delays, is not block-invariant (test_output_and_send_to_one_bus_...);
-        # such sends are not drawn until it is fixed
-        targets = [b for b in later if b != out.get("output")]
-        sends = draw(st.lists(st.sampled_from(targets), unique=True, max_size=2)) if targets else []
+        # a send may go to the bus the strip also outputs to (each route has its own compensation delay)
+        sends = draw(st.lists(st.sampled_from(later), unique=True, max_size=2)) if later else []
         if sends:
             out["sends"] = [{"bus": b, "level_db": draw(st.floats(-30, 0)), "pre_fader": draw(st.booleans())}
                             for b in sends]
@@ -318,9 +315,15 @@ def test_denoise_near_zero_amount_is_block_invariant(media: Path) -> None:
     assert_invariant(media, data, [648, 4096])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="known defect (main at 5e220fb): the output edge and the send share one delay line; "
-                          "remove this mark, and let the strategy draw such sends, when fixed")
+def test_denoise_with_an_instant_release_is_block_invariant(media: Path) -> None:
+    """Found by the strategy (release_ms 2e-89): the closed-form release lost every digit of the gains."""
+    data = {"mixdown": 1, "sample_rate": SR, "duration": "4000s", "tracks": [
+        {"name": "a", "clips": [{"source": "stereo.wav", "duration": "4000s"}],
+         "chain": [{"type": "denoise", "amount_db": 54.7, "release_ms": 2.0757793886451213e-89,
+                    "noise_1k_db": -20.0, "noise_4k_db": -30.0}]}]}
+    assert_invariant(media, data, [61, 648, 4096])
+
+
 def test_output_and_send_to_one_bus_with_latency_compensation_is_block_invariant(media: Path) -> None:
     """A track both routed and sent to bus ``b``, delayed to line up with a limiter's lookahead."""
     data = {"mixdown": 1, "sample_rate": SR, "duration": "4000s", "tracks": [

@@ -35,11 +35,13 @@ PROFILE_FLOOR_DB = -160.0  # a band at this level holds no noise
 _KNEE_DB = 6.0
 _TIME_KERNEL = np.array([1.0, 2.0, 2.0, 2.0, 1.0]) / 8.0  # frames j-2 .. j+2
 _LOOK = 2  # frames of lookahead the centred smoothing needs
+#: Largest reduction, dB: every gain the denoiser applies lies in [-MAX_AMOUNT_DB, 0].
+MAX_AMOUNT_DB = 60.0
 
 
 def _denoise_params() -> dict[str, Param]:
     params: dict[str, Param] = {
-        "amount_db": Param(12.0, 0.0, 60.0, "dB", doc="largest reduction of the noise, dB", rate="frame"),
+        "amount_db": Param(12.0, 0.0, MAX_AMOUNT_DB, "dB", doc="largest reduction of the noise, dB", rate="frame"),
         "threshold_db": Param(6.0, 0.0, 30.0, "dB", rate="frame",
                               doc="components this far above the noise profile pass untouched, dB"),
         "release_ms": Param(80.0, 0.0, 1000.0, "ms", rate="frame",
@@ -136,6 +138,10 @@ class Denoise(Processor):
                 return g_db
             # g[t] = max(raw[t], g[t-1] - delta) = cummax(raw[i] + delta i) - delta t
             delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rel / 1000.0)
+            if delta > MAX_AMOUNT_DB:
+                # gains lie in [-MAX_AMOUNT_DB, 0]: a release this fast never holds a gain, and the closed
+                # form below would add and subtract a huge delta * i, losing every digit of the gains
+                return g_db
             idx = np.arange(-1, g_db.shape[0], dtype=np.float64)[:, None] * delta
             b = np.concatenate([self._g_prev[None, :], g_db], axis=0) + idx
             return np.maximum.accumulate(b, axis=0)[1:] - idx[1:]

@@ -185,7 +185,9 @@ class Renderer:
             chain.prepare(sr, self.block_size, strip.channels)
             self.players[name] = [_ClipPlayer(c, sr, strip.channels) for c in strip.clips]
         self.points: dict[str, PointPlan] = plan_points(graph, self.chains, meters or {})
-        self.delays = {edge: _Delay(graph.strips[edge[0]].out_channels, d) for edge, d in graph.edge_delay.items()}
+        # one delay line per route, not per (source, destination): a strip both routed and sent to one bus
+        # feeds two signals through its compensation each block, and one shared line would mix their histories
+        self.delays: dict[tuple[str, int], _Delay] = {}
         # taps line up with the master output: delay each tapped strip by what separates it from the output
         self.tap_delays: dict[tuple[str, str], _Delay] = {}
         self.master_input_tap = master_input_tap
@@ -364,14 +366,17 @@ class Renderer:
                 pres[name], outs[name] = self._strip(s, x, pos, outs)
             if name == MASTER:
                 continue
-            for dest, level, pre in ([(s.output, 1.0, False)] if s.output else []) + list(s.sends):
+            for k, (dest, level, pre) in enumerate(([(s.output, 1.0, False)] if s.output else []) + list(s.sends)):
                 sig = pres[name] if pre else outs[name]
                 if sig.shape[0] != g.strips[dest].channels:
                     sig = map_channels(sig, g.strips[dest].channels)
                 if level != 1.0:
                     sig = sig * np.float32(level)
-                delay = self.delays.get((name, dest))
-                if delay is not None:
+                d = g.edge_delay.get((name, dest))
+                if d:
+                    delay = self.delays.get((name, k))
+                    if delay is None:
+                        delay = self.delays[(name, k)] = _Delay(sig.shape[0], d)
                     sig = delay(sig)
                 if dest in inbox:
                     inbox[dest] = inbox[dest] + sig

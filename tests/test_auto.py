@@ -268,10 +268,10 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     # pass wants another with more gain but may not have it. The saved session and
     # the summary must then carry the gain the output was rendered with.
     from mixdown.auto.build import session_from_files
-    from mixdown.master import MasterParams
     from mixdown.auto.run import AutoOptions, run_auto
-    from mixdown.targets import get_target
+    from mixdown.master import MasterParams
     from mixdown.render.engine import render_file
+    from mixdown.targets import get_target
 
     host, _ = read_audio(POD / "media" / "host.flac", sample_rate=SR)
     x = host[0, : 20 * SR] * 0.05

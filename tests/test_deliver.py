@@ -13,12 +13,12 @@ from mixdown.deliver import formats
 from mixdown.deliver.bwf import read_bext
 from mixdown.deliver.check import check_file
 from mixdown.deliver.deliverables import lossy_retry_lu, render_deliverables
-from mixdown.targets import get_target
 from mixdown.errors import MediaError, SessionError, TargetError
 from mixdown.media.channels import map_channels
 from mixdown.media.write import read_audio
 from mixdown.render import engine
 from mixdown.session import Clip, Deliverable, Keyframe, Session, Track
+from mixdown.targets import get_target
 
 SR = 48000
 

@@ -13,13 +13,13 @@ import soundfile as sf
 
 from mixdown.analysis.loudness import measure_array
 from mixdown.deliver.check import check_file
-from mixdown.deliver.video import deliver_video_after_auto
 from mixdown.deliver.deliverables import render_deliverables
 from mixdown.deliver.mux import mux_video
-from mixdown.targets import get_target
+from mixdown.deliver.video import deliver_video_after_auto
 from mixdown.errors import MediaError, SessionError
 from mixdown.media.decode import open_source, probe
 from mixdown.session import Clip, Deliverable, Session, Track
+from mixdown.targets import get_target
 
 SR = 48000
 FPS = 25

@@ -18,12 +18,12 @@ import pytest
 import scipy.signal as sig
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_dsp_processors import CONFIGS, signal
 
 from mixdown.dsp.automation import Envelope
 from mixdown.dsp.base import CONTROL_PERIOD, Processor, control_segments, load_all
 from mixdown.dsp.cleanup import PROFILE_PARAMS
 from mixdown.dsp.eq import rbj_biquad
+from test_dsp_processors import CONFIGS, signal
 
 FS = 48000
 REG = load_all()

@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from mixdown.analysis import _energy, _silero, vad
+from mixdown.analysis import _silero, vad
 from mixdown.errors import AnalysisError, MediaError
 
 DATA = Path(__file__).parent / "data"

@@ -68,7 +68,7 @@ class MixdownError(Exception):
 
     def located(
         self, *, file: str | Path | None = None, lines: Mapping[Loc, int] | None = None
-    ) -> "MixdownError":
+    ) -> MixdownError:
         """Fill in the file and the line from a path-to-line map; returns self.
 
         ``file`` and ``lines`` describe the document ``loc`` points into. When the

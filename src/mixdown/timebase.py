@@ -22,7 +22,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from .errors import MixdownError, SessionError, shown
@@ -346,7 +346,7 @@ class Timebase:
     @classmethod
     def from_session_fields(
         cls, sample_rate: int, frame_rate: int | float | str, drop_frame: bool, start_timecode: str | None
-    ) -> "Timebase":
+    ) -> Timebase:
         """Build the timebase from a session's header fields.
 
         Raises

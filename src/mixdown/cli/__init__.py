@@ -15,9 +15,22 @@ import sys
 
 import typer
 
-from . import auto, check, deliver, measure, processors, render, report, sync, targets, timeline  # noqa: F401  (registration)
-from . import batch, studio  # noqa: F401  (registration)
-from . import binaural, preview  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)  # noqa: F401  (registration)  # noqa: F401  (registration)
+    auto,
+    batch,
+    binaural,
+    check,
+    deliver,
+    measure,
+    preview,
+    processors,
+    render,
+    report,
+    studio,
+    sync,
+    targets,
+    timeline,
+)
 from .app import app
 from .auto import expand_role_flags
 
@@ -165,7 +178,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def _interrupted(exc: KeyboardInterrupt) -> None:
     import signal
-
     import threading
 
     signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT

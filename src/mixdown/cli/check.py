@@ -35,8 +35,8 @@ def check_command(
     Exit 0 when every file passes every requirement, 3 when any fails, 2 when a file
     cannot be read.
     """
-    from ..errors import MixdownError
     from ..deliver.check import check_file, format_result
+    from ..errors import MixdownError
     from ..targets import get_target
 
     if vad not in ("silero", "energy"):

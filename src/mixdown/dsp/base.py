@@ -48,7 +48,7 @@ CONTROL_PERIOD = 32  # longest stretch between coefficient updates of automated 
 #: How often automation can change a parameter, as ``Param.rate`` says it.
 RATES = ("sample", "control", "frame")
 
-REGISTRY: dict[str, type["Processor"]] = {}
+REGISTRY: dict[str, type[Processor]] = {}
 
 
 @dataclass(frozen=True)

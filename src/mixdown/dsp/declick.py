@@ -18,6 +18,7 @@ from .base import Param, Processor
 from .eq import check_block, envelope_extremes
 from .stream import Ring
 
+
 def _ar_coefficients(r: np.ndarray, order: int) -> np.ndarray:
     """AR coefficients ``a`` (x[n] ~ sum a_k x[n-k]) from autocorrelations, one row per frame.
 

@@ -25,6 +25,7 @@ from .base import Param, Processor
 from .eq import check_block, envelope_extremes
 from .stream import Ring, envelope_per_frame
 
+
 #: Names of the noise-profile parameters, one per third-octave band (25 Hz .. 20 kHz).
 def _profile_names() -> tuple[str, ...]:
     return tuple(f"noise_{n}_db" for n in THIRD_OCTAVE_NOMINAL)

@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
+
 # atomic_path and DITHER_SEED stay importable from here (encoders, muxer, report, tests)
 from ..files.atomic import atomic_path, publish, reserve, unlink  # noqa: F401 - atomic_path re-exported
 from ..files.guard import check_output
@@ -162,7 +163,7 @@ class AtomicWriter:
             unlink(self._tmp)
             self._tmp = None
 
-    def __enter__(self) -> "AtomicWriter":
+    def __enter__(self) -> AtomicWriter:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -353,7 +354,7 @@ class AudioWriter(AtomicWriter):
         if not self._file.closed:
             sndfile.close_raw(self._file)
 
-    def __enter__(self) -> "AudioWriter":
+    def __enter__(self) -> AudioWriter:
         return self
 
 

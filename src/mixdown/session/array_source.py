@@ -90,11 +90,11 @@ class ArraySource:
     def __repr__(self) -> str:
         return f"ArraySource({self.channels} ch x {self.frames} frames at {self.sample_rate} Hz)"
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "ArraySource":
+    def __deepcopy__(self, memo: dict[int, Any]) -> ArraySource:
         # read-only samples: a copied session shares them (a copy must not double the memory)
         return self
 
-    def __copy__(self) -> "ArraySource":
+    def __copy__(self) -> ArraySource:
         return self
 
     def __setstate__(self, state: dict[str, Any]) -> None:

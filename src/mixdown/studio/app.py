@@ -137,8 +137,8 @@ def _session_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
     @app.get("/api/config", dependencies=api)
     def config() -> dict[str, Any]:
         from ..analysis.loudness import k_weighting_sos
-        from ..targets import PRESETS
         from ..session.model import BUS_COLOR, GROUP_COLOR, ROLE_COLORS
+        from ..targets import PRESETS
         from .taper import table
 
         s = studio.session

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MixdownError, SessionError
+from ..errors import MixdownError
 from .peaks import ClipSpan, PeakStore
 from .preview import Preview
 

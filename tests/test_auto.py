@@ -251,11 +251,17 @@ def test_master_stage_corrections_between_passes():
     # within tolerance, peaks under, little limiting: done, nothing moves
     assert astuple(next_pass(mp, got=-14.03, over_tp=-0.2, limited_db=2.0, **kw)) == (10.0, -1.1, False, False)
     # 0.4 LU short (the limiter cost loudness): the gain moves by the miss
-    assert astuple(next_pass(mp, got=-14.4, over_tp=-0.2, limited_db=2.0, **kw)) == pytest.approx((10.4, -1.1, False, True))
+    assert astuple(next_pass(mp, got=-14.4, over_tp=-0.2, limited_db=2.0, **kw)) == pytest.approx(
+        (10.4, -1.1, False, True)
+    )
     # a true peak 0.02 dB over: the ceiling drops by the overshoot and 0.05 dB
-    assert astuple(next_pass(mp, got=-14.0, over_tp=0.02, limited_db=2.0, **kw)) == pytest.approx((10.0, -1.17, False, True))
+    assert astuple(next_pass(mp, got=-14.0, over_tp=0.02, limited_db=2.0, **kw)) == pytest.approx(
+        (10.0, -1.17, False, True)
+    )
     # 8 dB of limiting: 2 dB come off the gain and it is capped there ...
-    assert astuple(next_pass(mp, got=-14.0, over_tp=-0.2, limited_db=8.0, **kw)) == pytest.approx((8.0, -1.1, True, True))
+    assert astuple(next_pass(mp, got=-14.0, over_tp=-0.2, limited_db=8.0, **kw)) == pytest.approx(
+        (8.0, -1.1, True, True)
+    )
     # ... after which a loudness miss no longer moves it
     capped = dict(kw, capped=True)
     assert astuple(next_pass(mp, got=-16.0, over_tp=-0.2, limited_db=6.0, **capped)) == (10.0, -1.1, True, False)

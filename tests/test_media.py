@@ -495,7 +495,13 @@ def test_refuses_to_overwrite_inputs(tmp_path: Path) -> None:
     link.symlink_to(src)
     hard = tmp_path / "hard.wav"
     os.link(src, hard)
-    for dest, protect in [(src, [src]), (tmp_path / "." / "input.wav", [src]), (link, [src]), (hard, [src]), (src, [link])]:
+    for dest, protect in [
+        (src, [src]),
+        (tmp_path / "." / "input.wav", [src]),
+        (link, [src]),
+        (hard, [src]),
+        (src, [link]),
+    ]:
         with pytest.raises(MediaError, match="refusing to overwrite an input") as exc:
             write_audio(dest, np.zeros((1, 10), np.float32), SR, protect=protect)
         assert str(dest) in str(exc.value)

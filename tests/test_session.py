@@ -196,7 +196,9 @@ def test_keyframes_out_of_order(tmp_path):
 
 
 def test_routing_cycle(tmp_path):
-    text = GOOD.replace("buses:\n  - name: dx\n", "buses:\n  - name: dx\n    output: fx\n  - name: fx\n    output: dx\n")
+    text = GOOD.replace(
+        "buses:\n  - name: dx\n", "buses:\n  - name: dx\n    output: fx\n  - name: fx\n    output: dx\n"
+    )
     msg = err(tmp_path, text)
     assert "routing cycle" in msg and "dx -> fx -> dx" in msg
 

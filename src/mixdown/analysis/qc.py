@@ -377,7 +377,9 @@ class QCMeter:
         )
         res.problems = [r.detail for r in qc_requirements(res, lim, silence=silence_is_problem) if not r.passed]
         if res.noise_floor_db is not None and res.noise_floor_db > lim.noise_floor_db:
-            res.problems.append(f"noise floor in the pauses {res.noise_floor_db:.1f} dBFS (over {lim.noise_floor_db:g})")
+            res.problems.append(
+                f"noise floor in the pauses {res.noise_floor_db:.1f} dBFS (over {lim.noise_floor_db:g})"
+            )
         return res
 
 

@@ -109,10 +109,12 @@ def _warnings_as_lines() -> None:
 def _usage_message(exc: Exception) -> str:
     """A command-line usage error as one line, without the parser's own vocabulary."""
     msg = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
-    for theirs, ours in (("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
-                         ("Input should be a valid number, unable to parse string as a number", "must be a number"),
-                         ("Input should be a valid integer, got a number with a fractional part", "must be a whole number"),
-                         ("Input should be", "must be")):
+    for theirs, ours in (
+        ("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
+        ("Input should be a valid number, unable to parse string as a number", "must be a number"),
+        ("Input should be a valid integer, got a number with a fractional part", "must be a whole number"),
+        ("Input should be", "must be"),
+    ):
         msg = msg.replace(theirs, ours)
     ctx = getattr(exc, "ctx", None)
     command = "mixdown" + (f" {ctx.info_name}" if ctx is not None and ctx.parent is not None else "")

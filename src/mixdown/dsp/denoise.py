@@ -210,7 +210,8 @@ class Denoise(Processor):
         self._next += count * h
         self._x.drop_before(self._next)
 
-        # power of frames (first_new - 4) .. (first_new + count - 1); apply to (first_new - 2) .. (first_new + count - 3)
+        # power of frames (first_new - 4) .. (first_new + count - 1);
+        # apply to (first_new - 2) .. (first_new + count - 3)
         p_all = np.concatenate([self._p_hist, power], axis=0)
         x_all = np.concatenate([self._x_hist, spec], axis=1)
         self._p_hist = p_all[-4:]

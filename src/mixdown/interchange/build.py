@@ -153,7 +153,9 @@ def _make_track(t: TrackIR, name: str, sr: int, report: ImportReport, *, frame: 
         track.auto = _auto_layer(t.auto, 1 << 62, sr)
     _track_pan(track, t, pan_segments, sr, report)
     hint = t.role_hint
-    role, why = infer_role(t.name, [c.name for c in t.clips] + [Path(url_to_path(c.ref)).name for c in t.clips if c.ref], hint)
+    role, why = infer_role(
+        t.name, [c.name for c in t.clips] + [Path(url_to_path(c.ref)).name for c in t.clips if c.ref], hint
+    )
     track.role = role  # type: ignore[assignment]
     report.roles[name] = (role, why)
     return track
@@ -318,7 +320,9 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
         f = getattr(c, which)
         if f is not None:
             # measured between rounded positions, so a crossfade's fades equal the clips' overlap
-            edge = round((c.start + f.length) * sr) - start if which == "fade_in" else end - round((c.end - f.length) * sr)
+            edge = (
+                round((c.start + f.length) * sr) - start if which == "fade_in" else end - round((c.end - f.length) * sr)
+            )
             n = min(max(edge, 0), length)
             if n > 0:
                 fades[which] = (n, f.shape)

@@ -47,7 +47,11 @@ def report_other_filters(el: ET.Element, name: str, where: str, report: ImportRe
         eff = f.find("effect")
         eid = (child_text(eff, "effectid") or "").lower()
         ename = child_text(eff, "name") or eid or "?"
-        if eid in ("audiolevels", "audiopan", "timeremap") or ename.lower() in ("audio levels", "audio pan", "time remap"):
+        if eid in ("audiolevels", "audiopan", "timeremap") or ename.lower() in (
+            "audio levels",
+            "audio pan",
+            "time remap",
+        ):
             continue
         if (child_text(eff, "mediatype") or "audio").lower() == "video":
             continue

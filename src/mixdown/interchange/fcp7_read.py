@@ -104,8 +104,11 @@ class _Reader:
                 raise TimelineError(f"no sequence named {sequence!r} (sequences: {names})", file=self.path)
             chosen = named[0]
         elif len(seqs) > 1:
-            self.report.add("info", "other sequences",
-                            f"the file holds {len(seqs)} sequences; imported the first, {(child_text(chosen, 'name') or '?')!r}")
+            self.report.add(
+                "info",
+                "other sequences",
+                f"the file holds {len(seqs)} sequences; imported the first, {(child_text(chosen, 'name') or '?')!r}",
+            )
         seq = chosen
         rate = _rate(seq, None)
         if rate is None:
@@ -193,9 +196,12 @@ class _Reader:
             elif el.tag == "transitionitem":
                 items.append(("transition", el, []))
             elif el.tag == "generatoritem":
-                self.report.add("dropped", "generator",
-                                f"generator {(child_text(el, 'name') or child_text(el, 'effect/name') or '?')!r} on an audio track",
-                                f"track {track.name!r}")
+                self.report.add(
+                    "dropped",
+                    "generator",
+                    f"generator {(child_text(el, 'name') or child_text(el, 'effect/name') or '?')!r} on an audio track",
+                    f"track {track.name!r}",
+                )
             if el.tag in ("clipitem", "transitionitem", "generatoritem"):
                 prev_el = el
         for i, (kind, el, _) in enumerate(items):

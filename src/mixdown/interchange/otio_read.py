@@ -64,7 +64,9 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
                     break
             rate = rate or Fraction(25)
     if not edl:
-        drop = meta.flag("drop_frame") if "drop_frame" in meta else (round(rate) in (30, 60) and rate.denominator == 1001)
+        drop = (
+            meta.flag("drop_frame") if "drop_frame" in meta else (round(rate) in (30, 60) and rate.denominator == 1001)
+        )
         if "drop_frame" not in meta and drop:
             report.add("info", "timecode", "OTIO does not say whether timecode is drop-frame; 29.97/59.94 is "
                        "shown as drop-frame")
@@ -233,7 +235,9 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
         elif isinstance(eff, otio.schema.FreezeFrame):
             report.add("dropped", "freeze frame", f"{name!r} is a freeze frame; imported as moving audio", where)
         else:
-            report.add("dropped", "effect", f"effect {eff.effect_name or eff.name!r} on {name!r} is not imported", where)
+            report.add(
+                "dropped", "effect", f"effect {eff.effect_name or eff.name!r} on {name!r} is not imported", where
+            )
     if item.markers:
         report.add("dropped", "marker", f"{len(item.markers)} marker(s) on {name!r} not imported", where)
     if cm.d and sr:

@@ -79,5 +79,8 @@ def infer_role(track_name: str, clip_names: Iterable[str] = (), hint: str | None
     votes = Counter(r for r in (role_from_name(n) for n in names) if r)
     if votes:
         role, n = votes.most_common(1)[0]
-        return role, f"{n} clip name{'s' if n > 1 else ''} such as {next(c for c in names if role_from_name(c) == role)!r}"
+        return (
+            role,
+            f"{n} clip name{'s' if n > 1 else ''} such as {next(c for c in names if role_from_name(c) == role)!r}",
+        )
     return "other", "no role word in the track or clip names"

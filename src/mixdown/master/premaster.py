@@ -42,8 +42,17 @@ def premaster_gain(true_peak: float, *, file: Path | None = None) -> float:
     return PEAK_DBTP - 20.0 * math.log10(true_peak)
 
 
-def write_premaster(read: Callable[[int, int], np.ndarray], *, frames: int, channels: int, sample_rate: int,
-                    path: Path, gain_db: float, protect: Iterable[Path] = (), block: int = DEFAULT_BLOCK) -> dict[str, Any]:
+def write_premaster(
+    read: Callable[[int, int], np.ndarray],
+    *,
+    frames: int,
+    channels: int,
+    sample_rate: int,
+    path: Path,
+    gain_db: float,
+    protect: Iterable[Path] = (),
+    block: int = DEFAULT_BLOCK,
+) -> dict[str, Any]:
     """Write ``frames`` of ``read(pos, n)`` times ``gain_db`` as the premaster file, and measure it.
 
     Returns

@@ -54,8 +54,11 @@ def _check_finite(block: np.ndarray, node: ClipNode, at: int, sample_rate: int) 
     # one float64 sum per block is cheap and is finite exactly when every sample is
     if block.size and not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
         bad = int(np.flatnonzero(~np.isfinite(block).all(axis=0))[0])
-        raise MediaError(f"contains NaN or infinite samples (the first one {(at + bad) / sample_rate:.6f} s into the file)",
-                         loc=node.loc + ("source",), subject=node.path)
+        raise MediaError(
+            f"contains NaN or infinite samples (the first one {(at + bad) / sample_rate:.6f} s into the file)",
+            loc=node.loc + ("source",),
+            subject=node.path,
+        )
 
 
 class _ClipPlayer:

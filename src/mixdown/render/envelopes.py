@@ -33,7 +33,11 @@ def gain_envelope(session: Session, layers: list[list], *, position: bool, loc: 
     at ``loc`` + the lane (``automation.gain_db``, ``auto.automation.gain_db``).
     """
     lanes = (("automation", "gain_db"), ("auto", "automation", "gain_db"))
-    envs = [envelope_from_keys(session, keys, "dB", loc + lane, position=position) for keys, lane in zip(layers, lanes) if keys]
+    envs = [
+        envelope_from_keys(session, keys, "dB", loc + lane, position=position)
+        for keys, lane in zip(layers, lanes)
+        if keys
+    ]
     if not envs:
         return None
     return envs[0] if len(envs) == 1 else EnvelopeSum(envs)

@@ -122,7 +122,9 @@ def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Enve
     automation: Automation = strip.automation
     gain = gain_envelope(session, [automation.get("gain_db"), strip.auto.automation.get("gain_db")],
                          position=True, loc=loc)
-    pan = envelope_from_keys(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
+    pan = (
+        envelope_from_keys(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
+    )
     return gain, pan
 
 
@@ -198,7 +200,8 @@ def _clip(session: Session, clip: Any, cloc: Loc, probes: dict[tuple[Path, int |
             )
         raise MediaError(
             f"clip runs past the end of its source: {path.name} is {available / sr:.3f} s, "
-            f"the clip needs {(source_in + length) / sr:.3f} s (in {source_in / sr:.3f} s + duration {length / sr:.3f} s)",
+            f"the clip needs {(source_in + length) / sr:.3f} s "
+            f"(in {source_in / sr:.3f} s + duration {length / sr:.3f} s)",
             loc=cloc + ("duration" if clip.duration is not None else "in",),
         )
     if length <= 0:

@@ -335,7 +335,9 @@ def load_session(path: str | Path) -> Session:
         if file.exists() and not file.is_file():
             raise SessionError("is not a regular file (a session is a .yaml or .json file)", file=file)
         if file.exists() and file.stat().st_size > MAX_SESSION_BYTES:
-            raise SessionError(f"is larger than {MAX_SESSION_BYTES // 2**20} MB, too large for a session file", file=file)
+            raise SessionError(
+                f"is larger than {MAX_SESSION_BYTES // 2**20} MB, too large for a session file", file=file
+            )
         raw = file.read_bytes()
         text = raw.decode("utf-8")
     except FileNotFoundError:
@@ -361,10 +363,15 @@ def session_to_data(session: Session) -> dict[str, Any]:
         data["tracks"][ti]["clips"][i]["source"] = session.tracks[ti].clips[i].source
     for key in ("tracks", "buses"):
         # name and role first: that is how people scan a track list
-        data[key] = [
-            {k: item[k] for k in ("name", "role") if k in item} | {k: v for k, v in item.items() if k not in ("name", "role")}
-            for item in data.get(key, [])
-        ] or data.pop(key, None) or []
+        data[key] = (
+            [
+                {k: item[k] for k in ("name", "role") if k in item}
+                | {k: v for k, v in item.items() if k not in ("name", "role")}
+                for item in data.get(key, [])
+            ]
+            or data.pop(key, None)
+            or []
+        )
         if not data[key]:
             data.pop(key)
     return {"mixdown": SUPPORTED_VERSION, **{k: v for k, v in data.items() if k != "mixdown"}}

@@ -114,14 +114,19 @@ def validate_session(session: Session) -> None:
 
     # routing: every target exists, and the graph has no cycle
     edges: dict[str, set[str]] = {}
-    strips = [("tracks", i, t) for i, t in enumerate(session.tracks)] + [("buses", i, b) for i, b in enumerate(session.buses)]
+    strips = [("tracks", i, t) for i, t in enumerate(session.tracks)] + [
+        ("buses", i, b) for i, b in enumerate(session.buses)
+    ]
     for kind, i, strip in strips:
         loc: Loc = (kind, i)
         out = edges.setdefault(strip.name, set())
         if strip.output != MASTER:
             if strip.output not in bus_names:
-                raise SessionError(f"output {strip.output!r} is not a bus (buses: {', '.join(sorted(bus_names)) or 'none'}; or 'master')",
-                                   loc=loc + ("output",))
+                raise SessionError(
+                    f"output {strip.output!r} is not a bus "
+                    f"(buses: {', '.join(sorted(bus_names)) or 'none'}; or 'master')",
+                    loc=loc + ("output",),
+                )
             out.add(strip.output)
         for si, send in enumerate(strip.sends):
             if send.bus not in bus_names:

@@ -248,9 +248,18 @@ def _audio_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
         if rng is None or rng[1] - rng[0] > MAX_PREVIEW_READ:
             return _ranged(request, size, pv.read, "audio/wav")
         body, versions = pv.read_versions(*rng)
-        return Response(body, status_code=206, media_type="audio/wav", headers={
-            "Accept-Ranges": "bytes", "Content-Range": f"bytes {rng[0]}-{rng[1] - 1}/{size}", "Cache-Control": "no-store",
-            "X-Segment-Versions": ",".join(map(str, versions)), "Access-Control-Expose-Headers": "X-Segment-Versions"})
+        return Response(
+            body,
+            status_code=206,
+            media_type="audio/wav",
+            headers={
+                "Accept-Ranges": "bytes",
+                "Content-Range": f"bytes {rng[0]}-{rng[1] - 1}/{size}",
+                "Cache-Control": "no-store",
+                "X-Segment-Versions": ",".join(map(str, versions)),
+                "Access-Control-Expose-Headers": "X-Segment-Versions",
+            },
+        )
 
     @app.get("/api/audio/source/{index}", dependencies=api)
     def source_audio(index: str, request: Request) -> Response:

@@ -75,7 +75,9 @@ class Studio:
         self.save_path = self.path.with_name(self.path.stem + ".mixdown.yaml") if self.imported else self.path
         # every file the session started with: none may be written, and new sources must live beside them
         self.inputs = {self.path} | {p.resolve() for p in self.graph.source_paths}
-        self.roots = {self.base_dir} | {p.parent for p in self.inputs} | ({self.media_root} if self.media_root else set())
+        self.roots = (
+            {self.base_dir} | {p.parent for p in self.inputs} | ({self.media_root} if self.media_root else set())
+        )
         from ..targets import get_target
 
         first = next((d.target for d in session.deliverables if d.target), None)
@@ -153,7 +155,9 @@ class Studio:
                 if not any(p.is_relative_to(r) for r in self.roots):
                     raise StudioError(f"deliverables[{di}].{field}: {value!r} is outside the session's folders", 403)
                 if field == "path" and (p in self.inputs or p == self.save_path):
-                    raise StudioError(f"deliverables[{di}].path: {value!r} would overwrite an input of the session", 409)
+                    raise StudioError(
+                        f"deliverables[{di}].path: {value!r} would overwrite an input of the session", 409
+                    )
 
     def save(self) -> Path:
         """Write the session file atomically (never over the imported timeline or any media)."""
@@ -162,7 +166,11 @@ class Studio:
         with self.lock:
             session, version = self.session, self.version
         out = self.save_path
-        if out.resolve() in self.inputs and out.resolve() != self.path or (self.imported and out.resolve() == self.path):
+        if (
+            out.resolve() in self.inputs
+            and out.resolve() != self.path
+            or (self.imported and out.resolve() == self.path)
+        ):
             raise StudioError(f"{out}: refusing to write over an input of the session", 409)
         try:
             save_session(session, out)
@@ -243,10 +251,24 @@ class Studio:
                               "end": n.end if n else None, "gain_db": c.gain_db, "mute": c.mute,
                               "effective_gain_db": n.gain_db if n else c.gain_db, "auto": auto_layer(c, False),
                               "keyframes": keys(c.automation.get("gain_db", []), position=False)})
-            tracks.append({"name": t.name, "role": t.role, "color": t.display_color, "output": t.output,
-                           "gain_db": t.gain_db, "pan": t.pan, "mute": t.mute, "solo": t.solo,
-                           "heard": not strip.mute, "effective_db": effective(t.name), "strip_db": strip.gain_db, "clips": clips,
-                           "keyframes": keys(t.automation.get("gain_db", [])), "auto": auto_layer(t)})
+            tracks.append(
+                {
+                    "name": t.name,
+                    "role": t.role,
+                    "color": t.display_color,
+                    "output": t.output,
+                    "gain_db": t.gain_db,
+                    "pan": t.pan,
+                    "mute": t.mute,
+                    "solo": t.solo,
+                    "heard": not strip.mute,
+                    "effective_db": effective(t.name),
+                    "strip_db": strip.gain_db,
+                    "clips": clips,
+                    "keyframes": keys(t.automation.get("gain_db", [])),
+                    "auto": auto_layer(t),
+                }
+            )
         buses = [{"name": b.name, "role": b.role, "color": b.display_color, "output": b.output, "gain_db": b.gain_db,
                   "pan": b.pan, "mute": b.mute, "solo": b.solo, "auto": auto_layer(b),
                   "keyframes": keys(b.automation.get("gain_db", []))}

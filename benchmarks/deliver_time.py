@@ -123,7 +123,7 @@ def one_run(folder: Path, minutes: int) -> dict[str, float]:
     for k, v in rep.timing.items():
         if k.startswith("stage"):
             out[k] = v
-    for (label, _), o in zip(DELIVERABLES, rep.outputs):
+    for (label, _), o in zip(DELIVERABLES, rep.outputs, strict=True):
         out[f"+ {label}"] = o.seconds
         out[f"encodes {label}"] = o.encodes
     return out

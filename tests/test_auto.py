@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ def test_no_pumping_between_turns_and_return_in_pauses(scenario):
     hop = SR // 10
     ducked = np.nanmedian(np.concatenate([g[a // hop: b // hop] for _, a, b in utts]))
     checked_short = checked_long = 0
-    for (_, _, b0), (_, a1, _) in zip(utts, utts[1:]):
+    for (_, _, b0), (_, a1, _) in pairwise(utts):
         gap = (a1 - b0) / SR
         seg = g[b0 // hop + 1: a1 // hop]
         seg = seg[~np.isnan(seg)]

@@ -79,7 +79,7 @@ def test_one_render_many_targets_every_format_checked(tmp_path, media, monkeypat
     rep = render_deliverables(s)
     assert len(renders) == 1  # one render for nine files and four specs
     assert rep.compliant, rep.problems
-    for (p, f, t), o in zip(outs, rep.outputs):
+    for (p, _f, t), o in zip(outs, rep.outputs, strict=True):
         tgt = get_target(t)
         path = tmp_path / "out" / p
         assert o.compliant and o.path == str(path)

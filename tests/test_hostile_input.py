@@ -473,7 +473,7 @@ def test_option_errors_as_a_user_meets_them(project):
     (project / "s.yaml").write_text(HEAD + TRACK)
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda a: run(*a, cwd=project), [args for args, _ in cases]))
-    for (args, expected), r in zip(cases, results):
+    for (args, expected), r in zip(cases, results, strict=True):
         assert r.returncode == 2 and r.stderr.strip() == expected, (args, r.stderr)
     assert not (project / "o.wav").exists()
     helptext = run("auto", "--help", cwd=project).stdout

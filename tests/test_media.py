@@ -63,7 +63,7 @@ def encode(path: Path, audio: list[np.ndarray], sr: int, codec: str, *, video: b
         s.layout = "mono" if a.shape[0] == 1 else "stereo"
         s.bit_rate = 256000  # FFmpeg's AAC at its 128k default smears the low chirp
         streams.append(s)
-    for s, a in zip(streams, audio):
+    for s, a in zip(streams, audio, strict=True):
         for pos in range(0, a.shape[1], 1000):
             fr = av.AudioFrame.from_ndarray(
                 np.ascontiguousarray(a[:, pos : pos + 1000]), format="fltp", layout=s.layout.name

@@ -93,7 +93,7 @@ class ClipRuns:
                     first = 1
                 else:
                     self._count(pos - carry, carry)
-            for s, e in zip(starts[first:], ends[first:]):
+            for s, e in zip(starts[first:], ends[first:], strict=True):
                 if e == n:  # still clipping at the block's end: carried on
                     self.carry[c] = int(e - s)
                 else:

@@ -235,7 +235,7 @@ class QCMeter:
         ends = list(np.flatnonzero(edges == -1))
         if self._zero_start is not None:
             starts = [None] + starts  # type: ignore[list-item]
-        for s, e in zip(starts, ends):
+        for s, e in zip(starts, ends, strict=True):
             a = self._zero_start if s is None else pos + int(s)
             if e == z.shape[0]:
                 self._zero_start = a
@@ -386,7 +386,7 @@ class QCMeter:
 def _runs(quiet: np.ndarray, min_hops: int, hop: int, sr: int, frames: int) -> list[tuple[float, float]]:
     edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
     out = []
-    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         if e - s >= min_hops:
             out.append((float(s * hop / sr), float(min(e * hop, frames) / sr)))
     return out

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
@@ -266,7 +267,7 @@ class Processor:
         if bounds is None:
             yield 0, n
             return
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in pairwise(bounds):
             yield int(a), int(b)
 
     # -- lifecycle -------------------------------------------------------------------------

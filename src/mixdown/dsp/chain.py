@@ -82,7 +82,7 @@ class Chain(Processor):
         want = set(points)
         at: dict[int, np.ndarray] = {}
         x = block
-        for k, (proc, sc) in enumerate(zip(self.inserts, self.sidechains)):
+        for k, (proc, sc) in enumerate(zip(self.inserts, self.sidechains, strict=True)):
             if sc is not None:
                 key = keys if isinstance(keys, np.ndarray) else (keys or {}).get(sc)
                 if key is None:

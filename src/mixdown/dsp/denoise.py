@@ -46,7 +46,7 @@ def _denoise_params() -> dict[str, Param]:
         "release_ms": Param(80.0, 0.0, 1000.0, "ms", rate="frame",
                             doc="time constant of the gain closing after a sound ends, ms"),
     }
-    for name, fc in zip(PROFILE_PARAMS, THIRD_OCTAVE_HZ):
+    for name, fc in zip(PROFILE_PARAMS, THIRD_OCTAVE_HZ, strict=True):
         params[name] = Param(PROFILE_FLOOR_DB, PROFILE_FLOOR_DB, 0.0, "dB", rate="frame",
                              doc=f"noise profile: level of the third-octave band at {fc:.0f} Hz, dB re FS^2")
     return params
@@ -266,4 +266,4 @@ def noise_profile_params(levels_db: np.ndarray | list[float], *, decimals: int =
     for i in np.flatnonzero(~np.isfinite(lv)):
         lv[i] = lv[valid[np.argmin(np.abs(valid - i))]]
     lv = np.clip(lv, PROFILE_FLOOR_DB, 0.0)
-    return {name: round(float(v), decimals) for name, v in zip(PROFILE_PARAMS, lv)}
+    return {name: round(float(v), decimals) for name, v in zip(PROFILE_PARAMS, lv, strict=True)}

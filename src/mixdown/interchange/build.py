@@ -244,8 +244,8 @@ def _resolve_media(tracks: list[TrackIR], resolver: MediaResolver, report: Impor
                                f"{c.name!r}: source time is before the start of {found.name!r}; in-point set to 0",
                                c.where)
                     c.source_in = Fraction(0)
-    for ref, where in resolver.ambiguous.items():
-        report.add("warning", "media", f"several files match {ref!r}; used {resolver.ambiguous[ref][0]}")
+    for ref, candidates in resolver.ambiguous.items():
+        report.add("warning", "media", f"several files match {ref!r}; used {candidates[0]}")
     if missing:
         shown = list(missing.items())[:20]
         lines = "; ".join(f"{url_to_path(r) or r} (first used at {w})" for r, w in shown)

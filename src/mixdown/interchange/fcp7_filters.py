@@ -101,7 +101,7 @@ def read_levels(el: ET.Element, ir: ClipIR, crate: Fraction, cin: int, where: st
                 lo = number(child_text(p, "valuemin") or "-1", "<valuemin>")
                 hi = number(child_text(p, "valuemax") or "1", "<valuemax>")
 
-                def norm(v: float) -> float:
+                def norm(v: float, lo: float = lo, hi: float = hi) -> float:  # bound: this parameter's range
                     return max(-1.0, min(1.0, -1.0 + 2.0 * (v - lo) / (hi - lo))) if hi > lo else 0.0
 
                 kfs = p.findall("keyframe")

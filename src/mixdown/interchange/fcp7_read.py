@@ -324,8 +324,8 @@ class _Reader:
         if trackindex is not None:
             ir.channel = trackindex
             ir.channel_count = channels
-        links = sorted(child_text(l, "linkclipref") or "" for l in el.findall("link")
-                       if (child_text(l, "mediatype") or "audio") == "audio")
+        links = sorted(child_text(link, "linkclipref") or "" for link in el.findall("link")
+                       if (child_text(link, "mediatype") or "audio") == "audio")
         if links:
             ir.link = "|".join(links)
         read_levels(el, ir, crate, cin, where, self.report)

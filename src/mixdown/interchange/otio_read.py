@@ -130,7 +130,7 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
 def _record_starts(t) -> list[Fraction]:
     off = -seconds(t.source_range.start_time) if t.source_range is not None else Fraction(0)
     out = []
-    for i, item in enumerate(t):
+    for i, _item in enumerate(t):
         r = t.range_of_child_at_index(i)
         out.append(seconds(r.start_time) + off)
     return out

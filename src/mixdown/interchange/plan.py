@@ -127,7 +127,7 @@ def plan(session: Session, *, snap: Callable[[int], int], notes: list[str], type
     out: list[tuple[Track, list[Lane]]] = []
     moved = 0
     worst_move = 0
-    for ti, track in enumerate(session.tracks):
+    for track in session.tracks:
         placed: list[Placed] = []
         for ci, clip in enumerate(track.clips):
             where = f"track {track.name!r}, clip {clip.name or ci}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import pairwise
 
 from ..session.model import ROLES
 
@@ -42,7 +43,7 @@ def words(name: str) -> list[str]:
 def role_from_name(name: str) -> str | None:
     """The role a name announces, or None if it names none."""
     ws = [w for w in words(name) if not w.isdigit()]
-    for a, b in zip(ws, ws[1:]):
+    for a, b in pairwise(ws):
         if (a, b) in _PHRASES:
             return _PHRASES[(a, b)]
     for w in ws:

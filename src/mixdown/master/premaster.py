@@ -74,6 +74,8 @@ def write_premaster(
         for x in f.blocks(blocksize=block, dtype="float32", always_2d=True):
             peak = max(peak, float(np.abs(x).max()))
             tp.process(np.ascontiguousarray(x.T))
-    db = (lambda v: round(20.0 * math.log10(v), 3) if v > 0 else None)
+    def db(v: float) -> float | None:
+        return round(20.0 * math.log10(v), 3) if v > 0 else None
+
     return {"path": str(path), "format": FORMAT, "gain_db": round(gain_db, 3), "true_peak_dbtp": db(tp.peak()),
             "sample_peak_dbfs": db(peak)}

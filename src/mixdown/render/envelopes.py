@@ -35,7 +35,7 @@ def gain_envelope(session: Session, layers: list[list], *, position: bool, loc: 
     lanes = (("automation", "gain_db"), ("auto", "automation", "gain_db"))
     envs = [
         envelope_from_keys(session, keys, "dB", loc + lane, position=position)
-        for keys, lane in zip(layers, lanes)
+        for keys, lane in zip(layers, lanes, strict=True)
         if keys
     ]
     if not envs:

@@ -126,7 +126,7 @@ class Keyframe(_Model):
         if isinstance(data, (list, tuple)):
             if len(data) not in (2, 3):
                 raise ValueError("a keyframe is [time, value] or [time, value, interp]")
-            return dict(zip(("t", "v", "interp"), data))
+            return dict(zip(("t", "v", "interp"), data, strict=False))  # interp is optional
         return data
 
     @model_serializer(mode="plain")

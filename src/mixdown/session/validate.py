@@ -183,7 +183,7 @@ def _check_header(session: Session) -> None:
         exc.loc = exc.loc or ("drop_frame",)
         raise
     try:
-        session.timebase
+        _ = session.timebase  # evaluated for its validation of start_timecode
     except SessionError as exc:
         exc.loc = exc.loc or ("start_timecode",)
         raise
@@ -219,7 +219,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 def topological_order(edges: dict[str, set[str]], nodes: list[str]) -> list[str]:
     """Nodes ordered so every edge goes forward (stable: keeps the given order where free)."""
     indeg = {n: 0 for n in nodes}
-    for src, dsts in edges.items():
+    for dsts in edges.values():
         for d in dsts:
             if d in indeg:
                 indeg[d] += 1

@@ -240,7 +240,7 @@ class Studio:
             return round(total, 6)
 
         tracks = []
-        for ti, t in enumerate(session.tracks):
+        for t in session.tracks:
             strip = graph.strips[t.name]
             nodes = {n.loc[-1]: n for n in strip.clips}
             clips = []
@@ -358,7 +358,7 @@ def affected_range(old: Any, new: Any) -> tuple[int, int] | None:
     if [t.name for t in so.tracks] != [t.name for t in sn.tracks]:
         return None
     lo, hi = None, None
-    for to, tn in zip(so.tracks, sn.tracks):
+    for to, tn in zip(so.tracks, sn.tracks, strict=True):
         a, b = _sound(to), _sound(tn)
         if a == b:
             continue

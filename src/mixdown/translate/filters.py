@@ -57,7 +57,7 @@ def _shelf(f0: float, gain_db: float, fs: float, *, high: bool) -> np.ndarray:
 
 def _bands(centres: tuple[float, ...], gains: np.ndarray, fs: float) -> np.ndarray:
     rows = []
-    for i, (f0, g) in enumerate(zip(centres, gains)):
+    for i, (f0, g) in enumerate(zip(centres, gains, strict=True)):
         f = min(f0, 0.45 * fs)  # a centre at or past Nyquist still shapes the top of the band
         if i == 0:
             rows.append(_shelf(f, g, fs, high=False))

@@ -79,8 +79,9 @@ class Pan(Processor):
     The law is :func:`~mixdown.dsp.panlaw.pan_gains` (the fader's). With
     ``theta = (pan + 1) pi / 4`` the left gain is ``min(1, sqrt(2) cos theta)`` and the
     right ``min(1, sqrt(2) sin theta)``: the centre leaves both sides unchanged, a side
-    turned towards the other falls along the cosine to silence at +-1. On a mono stream there is nothing to balance and the signal passes unchanged; on 5.1
-    the front and surround pairs are balanced, centre and LFE untouched.
+    turned towards the other falls along the cosine to silence at +-1. On a mono stream
+    there is nothing to balance and the signal passes unchanged; on 5.1 the front and
+    surround pairs are balanced, centre and LFE untouched.
 
     Parameters
     ----------

@@ -334,8 +334,8 @@ class Timebase:
             except ValueError as exc:
                 raise SessionError(str(exc)) from None
             neg, hh, mm, ss = m.groups()
-            secs = Fraction(int(hh or 0) * 3600 + int(mm) * 60) + Fraction(ss)
-            return self.seconds_to_samples(-secs if neg else secs)
+            clock = Fraction(int(hh or 0) * 3600 + int(mm) * 60) + Fraction(ss)
+            return self.seconds_to_samples(-clock if neg else clock)
         raise SessionError(f"{value!r} is not a time: use {TIME_NOTATIONS}")
 
     def to_seconds(self, samples: int) -> float:

@@ -67,7 +67,7 @@ class ClipRuns:
         pos = self.pos
         self.pos += n
         if not hot.any():
-            for c in np.flatnonzero(self.carry):
+            for c in np.flatnonzero(self.carry).tolist():
                 self._count(pos - int(self.carry[c]), int(self.carry[c]))
             self.carry[:] = 0
             return

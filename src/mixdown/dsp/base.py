@@ -398,9 +398,9 @@ def control_segments(knots: np.ndarray, position: int, n: int) -> tuple[np.ndarr
     inner = knots[i0:i1]
     starts = np.union1d(np.concatenate(([position], grid)), inner).astype(np.int64)
     cell = starts - starts % p
-    i = np.searchsorted(knots, starts, side="right")
-    prev = np.where(i > 0, knots[np.maximum(i - 1, 0)], np.iinfo(np.int64).min)
-    nxt = np.where(i < len(knots), knots[np.minimum(i, len(knots) - 1)], np.iinfo(np.int64).max)
+    after = np.searchsorted(knots, starts, side="right")
+    prev = np.where(after > 0, knots[np.maximum(after - 1, 0)], np.iinfo(np.int64).min)
+    nxt = np.where(after < len(knots), knots[np.minimum(after, len(knots) - 1)], np.iinfo(np.int64).max)
     lo = np.maximum(cell, prev)
     hi = np.minimum(cell + p, nxt)
     return starts, lo + (hi - lo - 1) // 2

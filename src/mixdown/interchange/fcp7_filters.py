@@ -113,8 +113,8 @@ def read_levels(el: ET.Element, ir: ClipIR, crate: Fraction, cin: int, where: st
                     ir.pan = norm(number(child_text(p, "value") or "0", "<value>"))
         elif "gain" == (child_text(eff, "name") or "").strip().lower():
             for p in eff.findall("parameter") if eff is not None else []:
-                val = number(child_text(p, "value") or "0", "<value>")
-                ir.gain_db += val
+                gain = number(child_text(p, "value") or "0", "<value>")
+                ir.gain_db += gain
                 report.add("approximated", "gain filter",
-                           f"'Gain' filter on {ir.name!r} read as {val:+g} dB clip gain", where)
+                           f"'Gain' filter on {ir.name!r} read as {gain:+g} dB clip gain", where)
                 break

@@ -130,7 +130,8 @@ class _Reader:
                 m = re.fullmatch(r"(\d{1,2})[:;](\d{1,2})[:;](\d{1,2})[:;](\d{1,3})", string)
                 if m is None:
                     raise TimelineError(f"<timecode><string> {shown(string)} is not timecode HH:MM:SS:FF")
-                start_frames = tc_to_frames(*(int(g) for g in m.groups()), tc_rate, drop)
+                hh, mm, ss, ff = (int(g) for g in m.groups())
+                start_frames = tc_to_frames(hh, mm, ss, ff, tc_rate, drop)
         self.tc_rate, self.tc_drop = tc_rate, drop
         # the session counts start frames at the sequence rate
         self.start_frames = round(Fraction(start_frames) * rate / tc_rate)
@@ -160,8 +161,8 @@ class _Reader:
                                 f"the sequence has {nout} output channels; the session is stereo")
         self._report_video(seq)
         ir.tracks = self.read_tracks(seq, rate)
-        for m in seq.findall("marker"):
-            self.report.add("dropped", "marker", f"sequence marker {(child_text(m, 'name') or '')!r}")
+        for marker in seq.findall("marker"):
+            self.report.add("dropped", "marker", f"sequence marker {(child_text(marker, 'name') or '')!r}")
         return ir
 
     def _report_video(self, seq: ET.Element) -> None:

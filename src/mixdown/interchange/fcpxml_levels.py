@@ -104,6 +104,8 @@ def read_layer(el: ET.Element, local_shift: Fraction, t0: Fraction, t1: Fraction
             if p.get("name") == "amount":
                 for k in p.findall("keyframeAnimation/keyframe"):
                     t = ftime(k.get("time"))
+                    if t is None:  # as a volume keyframe without a time: nothing to place
+                        continue
                     v = max(-1.0, min(1.0, number(k.get("value"), "pan keyframe value", 0.0) / 100.0))
                     lay.pan_keys.append((t + local_shift, v))
         if mode not in (None, "", "0", "stereo", "stereo left/right", "1"):

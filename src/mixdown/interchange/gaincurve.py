@@ -87,7 +87,10 @@ def envelope_at(env: Envelope, positions: np.ndarray) -> np.ndarray:
 
 
 def _const(v: float) -> Curve:
-    return Curve(lambda p, v=v: np.full(len(p), v, dtype=np.float64), [], v)
+    def fn(p: np.ndarray) -> np.ndarray:
+        return np.full(len(p), v, dtype=np.float64)
+
+    return Curve(fn, [], v)
 
 
 def level_curve(session: Session, static: float, automation: dict[str, list[Keyframe]], name: str, origin: int,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class ArrayProducer:
         pass
 
 
-def is_array_source(source: Any) -> bool:
+def is_array_source(source: Any) -> TypeGuard[AudioArray]:
     """Whether a clip source is audio in memory rather than a path."""
     return isinstance(source, AudioArray)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def _parse(text: str, file: Path | None) -> tuple[Any, dict[Loc, int]]:
         lines = _line_map(root, file)
         data = loader.construct_document(root) if root is not None else None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        line: int | None = text.count("\n", 0, exc.position) + 1
         raise SessionError(f"not valid YAML/JSON: the file contains the control character #x{exc.character:04x}, "
                            "which YAML does not allow", file=file, line=line) from None
     except yaml.YAMLError as exc:
@@ -169,7 +170,7 @@ _MESSAGES = {
 }
 
 
-def _friendly(err: dict[str, Any]) -> str:
+def _friendly(err: Mapping[str, Any]) -> str:
     """One pydantic error as a sentence about the user's field (no pydantic words, no class names)."""
     kind = err.get("type", "")
     msg = str(err.get("msg", "invalid"))
@@ -428,7 +429,9 @@ def save_session(session: Session, path: str | Path) -> Path:
     copy = session.model_copy(deep=True)
     for track in copy.tracks:
         for clip in track.clips:
-            src = session.resolve(clip.source).resolve()
+            src = session.resolve(clip.source)
+            assert isinstance(src, Path), "refuse_arrays above lets only paths through"
+            src = src.resolve()
             try:
                 clip.source = os.path.relpath(src, target_dir)
             except ValueError:  # another drive on Windows

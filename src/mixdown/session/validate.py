@@ -9,8 +9,10 @@ located errors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..errors import Loc, SessionError
-from .model import MASTER, Automation, Session
+from .model import MASTER, Automation, Bus, Session, Track
 
 TRACK_PARAMS = {"gain_db": "dB", "pan": ""}
 CLIP_PARAMS = {"gain_db": "dB"}
@@ -61,7 +63,8 @@ def validate_session(session: Session) -> None:
     """Raise :class:`SessionError` (with a location) for the first problem found."""
     _check_header(session)
     names: dict[str, Loc] = {}
-    for kind, items in (("tracks", session.tracks), ("buses", session.buses)):
+    named: tuple[tuple[str, Sequence[Track | Bus]], ...] = (("tracks", session.tracks), ("buses", session.buses))
+    for kind, items in named:
         for i, item in enumerate(items):
             if item.name == MASTER:
                 raise SessionError("'master' is reserved for the master bus", loc=(kind, i, "name"))

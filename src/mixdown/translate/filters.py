@@ -18,6 +18,7 @@ same samples as one pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -68,7 +69,7 @@ def _bands(centres: tuple[float, ...], gains: np.ndarray, fs: float) -> np.ndarr
     return np.array(rows)
 
 
-def magnitude_db(sos: np.ndarray, freqs: np.ndarray | list[float], fs: float) -> np.ndarray:
+def magnitude_db(sos: np.ndarray, freqs: np.ndarray | Sequence[float], fs: float) -> np.ndarray:
     """The cascade's magnitude at ``freqs`` (Hz), dB."""
     from scipy.signal import sosfreqz
 

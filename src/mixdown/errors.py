@@ -22,6 +22,7 @@ prints it as one ``mixdown: warning:`` line.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -54,7 +55,7 @@ class MixdownError(Exception):
         self,
         message: str,
         *,
-        file: str | Path | None = None,
+        file: str | os.PathLike[str] | None = None,
         loc: Loc | None = None,
         line: int | None = None,
         subject: str | Path | None = None,

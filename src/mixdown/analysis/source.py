@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import MediaError
 from ..media.decode import open_clip_source, probe_clip_source
-from ..media.memory import is_array_source
+from ..media.memory import AudioArray, is_array_source
 from . import cache
 from .activity import RATE, Detector
 from .levels import LevelMeter, LevelSeries
@@ -54,7 +54,7 @@ def _store_levels(file: Path, key: dict, series: LevelSeries) -> None:
                 what="level")
 
 
-def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | None):
+def compute(path: Path | AudioArray, *, stream: int | None, levels: bool, vad_method: str | None):
     """Decode once at the native rate; return (LevelSeries or None, SpeechActivity or None)."""
     import soxr
 
@@ -107,7 +107,7 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
     if cache_dir is False:
         series, act = compute(p, stream=stream, levels=True, vad_method=vad_method)
         return SourceAnalysis(series, act)
-    vad_dir = cache_directory() if cache_dir in (None, True) else Path(cache_dir) / "vad"
+    vad_dir = cache_directory() if cache_dir is None or cache_dir is True else Path(cache_dir) / "vad"
     root = vad_dir.parent
     lfile, lkey = _levels_file(resolved, stream, root)
     series = _load_levels(lfile, lkey)
@@ -126,5 +126,6 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
             _store_levels(lfile, lkey, series)
         if need_vad:
             act = new_act
+            assert vfile is not None and vkey is not None  # set above when vad_method is
             store_cached(vfile, vkey, act)
     return SourceAnalysis(series, act)

@@ -69,7 +69,8 @@ class Chain(Processor):
         if self.fader is not None:
             self.fader.reset()
 
-    def _process(self, block: np.ndarray, position: int, key: object = None) -> np.ndarray:
+    def _process(self, block: np.ndarray, position: int,
+                 key: Mapping[str, np.ndarray] | np.ndarray | None = None) -> np.ndarray:
         return self.run(block, position, keys=key)[1]
 
     def run(self, block: np.ndarray, position: int, *, keys: Mapping[str, np.ndarray] | np.ndarray | None = None,

@@ -141,12 +141,12 @@ class Denoise(Processor):
             b = np.concatenate([self._g_prev[None, :], g_db], axis=0) + idx
             return np.maximum.accumulate(b, axis=0)[1:] - idx[1:]
         # an automated release: the recursion itself, frame by frame (delta differs per frame)
-        rel = np.asarray(envelope_per_frame(self, "release_ms", centres))
+        rels = np.asarray(envelope_per_frame(self, "release_ms", centres))
         out = np.empty_like(g_db)
         g = self._g_prev
         for t in range(g_db.shape[0]):
-            if rel[t] > 0.0:
-                delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rel[t] / 1000.0)
+            if rels[t] > 0.0:
+                delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rels[t] / 1000.0)
                 g = np.maximum(g_db[t], g - delta)
             else:
                 g = g_db[t]
@@ -244,7 +244,7 @@ class Denoise(Processor):
         y = np.fft.irfft(x_all[:, :count] * gains, n=n, axis=-1) * (self._win * self._norm)  # (C, count, n)
         # overlap-add: hop-sized pieces r of each frame land r hops after its start
         r_n = n // h
-        acc = np.zeros((self.channels, count + r_n - 1, h))
+        acc: np.ndarray = np.zeros((self.channels, count + r_n - 1, h))
         pieces = y.reshape(self.channels, count, r_n, h)
         for r in range(r_n):
             acc[:, r : r + count] += pieces[:, :, r]

@@ -103,6 +103,7 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
         for tr in tracks:
             for c in tr.clips:
                 c.start -= shift
+                assert c.timing is not None  # ClipIR.__post_init__ sets it
                 ref, st, du, si = c.timing
                 c.timing = (ref, st - shift, du, si)
                 # an event on several channels (AA, A12...) is one clip taken on each: link them

@@ -100,7 +100,7 @@ def probe_clip_source(source: str | os.PathLike[str] | AudioArray, *, stream: in
     MediaError
         As :func:`~.probe.probe`; for an array, a ``stream`` other than 0.
     """
-    if is_array_source(source):
+    if isinstance(source, AudioArray):  # is_array_source, spelled so that both branches narrow
         check_stream_index(Path(source.label), stream, 1)
         return array_info(source)
     return probe(source, stream=stream)
@@ -120,7 +120,7 @@ def open_clip_source(source: str | os.PathLike[str] | AudioArray, *, stream: int
     start : int
         In-point, samples at ``sample_rate``, >= 0.
     """
-    if is_array_source(source):
+    if isinstance(source, AudioArray):  # is_array_source, spelled so that both branches narrow
         check_stream_index(Path(source.label), stream, 1)
         return open_array(source, sample_rate=sample_rate, start=start)
     return open_source(source, stream=stream, sample_rate=sample_rate, start=start)

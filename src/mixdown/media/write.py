@@ -344,6 +344,7 @@ class AudioWriter(AtomicWriter):
             # soundfile syncs before closing: a power cut leaves the old file or all of the new one
             self._file.close()
             if self._peak_stamp:
+                assert self._tmp is not None  # set until the file is published or aborted
                 _clear_peak_timestamp(self._tmp)
         except BaseException as exc:
             raise self._fail(exc, needed=self._needed()) from None

@@ -85,7 +85,8 @@ class Studio:
         self.lock = threading.RLock()
         self.version = 1
         self.saved_version = 1 if not self.imported else 0
-        store_dir = None if cache_dir is False else (cache_root() if cache_dir in (None, True) else Path(cache_dir))
+        store_dir = None if cache_dir is False else (
+            cache_root() if cache_dir is None or cache_dir is True else Path(cache_dir))
         self.peaks = PeakStore(session.sample_rate, store_dir)
         self.preview = Preview(tmp)
         self.preview.set_session(self.data, self.base_dir, None, version=self.version)

@@ -34,8 +34,8 @@ not of the mix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,7 @@ class FrameLevels:
     hop: int
 
 
-def timeline_levels(graph: Any, name: str, sources: dict[tuple[Path, int | None], Any], *, hop: int) -> FrameLevels:
+def timeline_levels(graph: Any, name: str, sources: Mapping[tuple[Any, int | None], Any], *, hop: int) -> FrameLevels:
     """The speech detector's frame levels of a track's clips, placed on the timeline (dB, no gains)."""
     sr = graph.sample_rate
     n = -(-graph.length // hop) if graph.length else 0

@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
             m.reset()
 
 
-def _interrupted(exc: KeyboardInterrupt) -> None:
+def _interrupted(exc: BaseException | None) -> None:
     import signal
     import threading
 
@@ -196,9 +196,10 @@ def _interrupted(exc: KeyboardInterrupt) -> None:
 
 def _internal(exc: Exception) -> None:
     # usage errors of the (vendored) click inside typer: one line, like every other error
-    if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+    code = getattr(exc, "exit_code", None)
+    if hasattr(exc, "format_message") and isinstance(code, int):
         typer.echo(f"mixdown: error: {_usage_message(exc)}", err=True)
-        sys.exit(exc.exit_code)
+        sys.exit(code)
     if type(exc).__name__ == "Abort":
         sys.exit(1)
     if os.environ.get("MIXDOWN_DEBUG"):

@@ -122,7 +122,7 @@ def num(x: float | None, fmt: str = "{:.1f}") -> str:
 
 def measure_keys(file: str, res: Any) -> dict[str, Any]:
     """The keys of ``measure --json`` for one file (``layout`` and ``layout_assumed`` when a layout was assumed)."""
-    data = {"file": file}
+    data: dict[str, Any] = {"file": file}
     data.update(res.to_json())
     if getattr(res, "layout_assumed", False):
         data.update({"layout": res.layout, "layout_assumed": True})

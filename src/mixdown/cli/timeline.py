@@ -51,8 +51,9 @@ def import_(
                                       frame_rate=frame_rate, sequence=sequence)
     from ..files.guard import current
 
-    if current() is not None:
-        current().add_session(session)
+    guard = current()
+    if guard is not None:
+        guard.add_session(session)
     save_session(session, output)
     if as_json:
         typer.echo(json.dumps({"session": str(output), "report": report.to_dict()}, indent=2))

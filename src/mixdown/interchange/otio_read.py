@@ -258,7 +258,7 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
                 raise cm.bad("stream", "a stream index (0, 1, ...)")
             clip.stream = int(stream)
         if cm.d.get("name"):
-            clip.name = cm.text("name")
+            clip.name = cm.text("name", "")  # present: the text itself
     if window is not None:
         if clip.end <= window[0] or clip.start >= window[1]:
             return None

@@ -293,7 +293,7 @@ def _warn_unheard(session: Session, strips: dict[str, StripNode], length: int) -
         for c in strip.clips:
             if c.start < length:
                 continue
-            ti, ci = c.loc[1], c.loc[3]
+            ti, ci = int(c.loc[1]), int(c.loc[3])  # ("tracks", i, "clips", j)
             clip = session.tracks[ti].clips[ci]
             line = session.lines.get(c.loc)
             where = f"{session.file}{f':{line}' if line else ''}: " if session.file else ""

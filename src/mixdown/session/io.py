@@ -312,7 +312,7 @@ def session_from_data(data: Any, *, file: Path | None = None, base_dir: Path | N
     return session
 
 
-def load_session(path: str | Path) -> Session:
+def load_session(path: str | os.PathLike[str]) -> Session:
     """Load and validate a session file (``.yaml``, ``.yml`` or ``.json``).
 
     Parameters

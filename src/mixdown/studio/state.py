@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MixdownError
+from ..session.array_source import ArraySource
 from .peaks import ClipSpan, PeakStore
 from .preview import Preview
 
@@ -233,7 +234,8 @@ class Studio:
                     "edited": list(getattr(layer, "edited", []) or [])}
 
         def effective(name: str) -> float:
-            total, node = 0.0, name
+            total = 0.0
+            node: str | None = name
             while node is not None:
                 strip = graph.strips[node]
                 total += strip.gain_db          # groups folded in by the graph
@@ -247,7 +249,8 @@ class Studio:
             clips = []
             for ci, c in enumerate(t.clips):
                 n = nodes.get(ci)
-                clips.append({"index": ci, "name": c.name or Path(c.source).name, "source": Path(c.source).name,
+                src = Path(c.source).name if isinstance(c.source, str) else c.source.label  # label: audio in memory
+                clips.append({"index": ci, "name": c.name or src, "source": src,
                               "start": n.start if n else session.samples(c.start, position=True),
                               "end": n.end if n else None, "gain_db": c.gain_db, "mute": c.mute,
                               "effective_gain_db": n.gain_db if n else c.gain_db, "auto": auto_layer(c, False),
@@ -291,7 +294,7 @@ class Studio:
             if strip is None or strip.kind != "track":
                 raise StudioError(f"no track {track!r}", 404)
             nodes = list(strip.clips)
-        return [ClipSpan(c.path, c.stream, c.start, c.source_in, c.length) for c in nodes]
+        return [ClipSpan(_file(c.path), c.stream, c.start, c.source_in, c.length) for c in nodes]
 
     def lane_peaks(self, track: str, *, start: int, bin: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         from .peaks import MAX_COLUMNS, lane_peaks
@@ -329,6 +332,12 @@ class Studio:
                 "offset_db": float(strip.gain_db)}
 
 
+def _file(path: Path | ArraySource) -> Path:
+    """A clip's source file: the studio opens session files, whose sources are paths."""
+    assert isinstance(path, Path), "the studio's sessions come from files"
+    return path
+
+
 def _listed(x: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), 6) for v in x]
 
@@ -358,7 +367,8 @@ def affected_range(old: Any, new: Any) -> tuple[int, int] | None:
         return None
     if [t.name for t in so.tracks] != [t.name for t in sn.tracks]:
         return None
-    lo, hi = None, None
+    lo: int | None = None
+    hi: int | None = None
     for to, tn in zip(so.tracks, sn.tracks, strict=True):
         a, b = _sound(to), _sound(tn)
         if a == b:
@@ -389,7 +399,7 @@ def affected_range(old: Any, new: Any) -> tuple[int, int] | None:
         for s, e in spans:
             lo = s if lo is None else min(lo, s)
             hi = e if hi is None else max(hi, e)
-    return (0, 0) if lo is None else (lo, hi)
+    return (0, 0) if lo is None or hi is None else (lo, hi)  # both None or neither
 
 
 def _sound(strip: Any) -> dict[str, Any]:

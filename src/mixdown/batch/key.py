@@ -19,9 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..auto.build import parse_placed
 from ..errors import MediaError, MixdownError
+from ..version import __version__
 from .spec import ROLES, BatchJob
 
 MIB = 1 << 20

@@ -136,8 +136,8 @@ def main() -> None:
             print(f"{name:48s} {dt:8.2f} {secs / dt:11.1f} {rss:12.0f}")
         if "ffmpeg amix+sidechaincompress+2-pass loudnorm" in rows:
             p = rows["ffmpeg amix+sidechaincompress+2-pass loudnorm"][0]
-            for name, runs in zip(list(rows)[:2], (cold, warm)):
-                per_round = statistics.median(q / t for q, t in zip(peer, runs))
+            for name, runs in zip(list(rows)[:2], (cold, warm), strict=True):
+                per_round = statistics.median(q / t for q, t in zip(peer, runs, strict=True))
                 print(f"speed-up vs ffmpeg, {name.split(' (')[0]} {name.split('(')[1][:-1]}: {p / rows[name][0]:.1f}x "
                       f"(median of the rounds' own ratios: {per_round:.1f}x)")
 

@@ -136,7 +136,7 @@ def bench(minutes: float, runs: int, peer: bool, work: Path) -> None:
               f"{'':>12s}")
         for name, runs_ in (("cold", cold), ("warm", warm)):
             print(f"speed-up vs ffmpeg, {name}: {med(peers) / med(runs_):.1f}x "
-                  f"(median of the rounds' own ratios: {med(p / t for p, t in zip(peers, runs_)):.1f}x)")
+                  f"(median of the rounds' own ratios: {med(p / t for p, t in zip(peers, runs_, strict=True)):.1f}x)")
     for name, ph in (("cold", cold_ph), ("warm", warm_ph)):
         keys = sorted({k for p in ph for k in p})
         if keys:

@@ -45,7 +45,11 @@ def make_media(folder: Path) -> None:
     rng = np.random.default_rng(0)
     n = 60 * SR
     t = np.arange(n) / SR
-    voice = _bandnoise(rng, n, 1, 150, 5000) * (np.sin(2 * np.pi * 1.7 * t) > -0.2) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.13 * t))
+    voice = (
+        _bandnoise(rng, n, 1, 150, 5000)
+        * (np.sin(2 * np.pi * 1.7 * t) > -0.2)
+        * (0.6 + 0.4 * np.sin(2 * np.pi * 0.13 * t))
+    )
     music = 0.3 * np.stack([np.sin(2 * np.pi * f * t) for f in (220.0, 277.2)]) + _bandnoise(rng, n, 2, 60, 12000)
     fx = _bandnoise(rng, n, 2, 500, 14000) * (np.sin(2 * np.pi * 0.25 * t) > 0.95)
     room = _bandnoise(rng, n, 2, 40, 800)
@@ -119,7 +123,7 @@ def one_run(folder: Path, minutes: int) -> dict[str, float]:
     for k, v in rep.timing.items():
         if k.startswith("stage"):
             out[k] = v
-    for (label, _), o in zip(DELIVERABLES, rep.outputs):
+    for (label, _), o in zip(DELIVERABLES, rep.outputs, strict=True):
         out[f"+ {label}"] = o.seconds
         out[f"encodes {label}"] = o.encodes
     return out

@@ -158,10 +158,13 @@ def main() -> None:
             t_peer = timed(peer, runs)
             peak = traced_peak(mine)
             print(
-                f"{name:30s} {secs / t_mine:10.0f} {secs / t_peer:10.0f} {t_peer / t_mine:9.2f} {peak:9.1f}  {peer_name}"
+                f"{name:30s} {secs / t_mine:10.0f} {secs / t_peer:10.0f} {t_peer / t_mine:9.2f} "
+                f"{peak:9.1f}  {peer_name}"
             )
         print()
-        print(f"{'writer':30s} {'ours x RT':>10s} {'peer x RT':>10s} {'ours/peer':>9s}  peer = sf.write of the same data")
+        print(
+            f"{'writer':30s} {'ours x RT':>10s} {'peer x RT':>10s} {'ours/peer':>9s}  peer = sf.write of the same data"
+        )
         for fmt, suffix, subtype in [
             ("wav16", ".wav", "PCM_16"),
             ("wav24", ".wav", "PCM_24"),

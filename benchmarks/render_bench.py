@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import material
+import material  # noqa: E402 (importable only once the sys.path line above has run)
 
 # A small process starts the command so that its ru_maxrss counts only the command's own
 # peak (a forked child's counter starts from its parent's image on Linux).

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +142,7 @@ def test_no_pumping_between_turns_and_return_in_pauses(scenario):
     hop = SR // 10
     ducked = np.nanmedian(np.concatenate([g[a // hop: b // hop] for _, a, b in utts]))
     checked_short = checked_long = 0
-    for (_, _, b0), (_, a1, _) in zip(utts, utts[1:]):
+    for (_, _, b0), (_, a1, _) in pairwise(utts):
         gap = (a1 - b0) / SR
         seg = g[b0 // hop + 1: a1 // hop]
         seg = seg[~np.isnan(seg)]
@@ -251,11 +252,17 @@ def test_master_stage_corrections_between_passes():
     # within tolerance, peaks under, little limiting: done, nothing moves
     assert astuple(next_pass(mp, got=-14.03, over_tp=-0.2, limited_db=2.0, **kw)) == (10.0, -1.1, False, False)
     # 0.4 LU short (the limiter cost loudness): the gain moves by the miss
-    assert astuple(next_pass(mp, got=-14.4, over_tp=-0.2, limited_db=2.0, **kw)) == pytest.approx((10.4, -1.1, False, True))
+    assert astuple(next_pass(mp, got=-14.4, over_tp=-0.2, limited_db=2.0, **kw)) == pytest.approx(
+        (10.4, -1.1, False, True)
+    )
     # a true peak 0.02 dB over: the ceiling drops by the overshoot and 0.05 dB
-    assert astuple(next_pass(mp, got=-14.0, over_tp=0.02, limited_db=2.0, **kw)) == pytest.approx((10.0, -1.17, False, True))
+    assert astuple(next_pass(mp, got=-14.0, over_tp=0.02, limited_db=2.0, **kw)) == pytest.approx(
+        (10.0, -1.17, False, True)
+    )
     # 8 dB of limiting: 2 dB come off the gain and it is capped there ...
-    assert astuple(next_pass(mp, got=-14.0, over_tp=-0.2, limited_db=8.0, **kw)) == pytest.approx((8.0, -1.1, True, True))
+    assert astuple(next_pass(mp, got=-14.0, over_tp=-0.2, limited_db=8.0, **kw)) == pytest.approx(
+        (8.0, -1.1, True, True)
+    )
     # ... after which a loudness miss no longer moves it
     capped = dict(kw, capped=True)
     assert astuple(next_pass(mp, got=-16.0, over_tp=-0.2, limited_db=6.0, **capped)) == (10.0, -1.1, True, False)
@@ -268,10 +275,10 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     # pass wants another with more gain but may not have it. The saved session and
     # the summary must then carry the gain the output was rendered with.
     from mixdown.auto.build import session_from_files
-    from mixdown.master import MasterParams
     from mixdown.auto.run import AutoOptions, run_auto
-    from mixdown.targets import get_target
+    from mixdown.master import MasterParams
     from mixdown.render.engine import render_file
+    from mixdown.targets import get_target
 
     host, _ = read_audio(POD / "media" / "host.flac", sample_rate=SR)
     x = host[0, : 20 * SR] * 0.05

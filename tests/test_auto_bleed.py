@@ -130,7 +130,9 @@ def test_the_other_talkers_bleed_is_not_taken_for_speech(scenario):
     from mixdown.analysis.vad import speech_regions
 
     host, _ = read_audio(POD / "media" / "host.flac", sample_rate=SR)
-    clean = [((a + OFFSET * SR) / SR, (b + OFFSET * SR) / SR) for a, b in speech_regions(host, SR, min_relative_db=None)]
+    clean = [
+        ((a + OFFSET * SR) / SR, (b + OFFSET * SR) / SR) for a, b in speech_regions(host, SR, min_relative_db=None)
+    ]
 
     def covered(regions, lo, hi):
         return sum(max(0.0, min(b, y, hi) - max(a, x, lo)) for a, b in regions for x, y in clean)

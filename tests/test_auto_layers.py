@@ -28,7 +28,9 @@ def run(*args, cwd=None):
 def ebur128(x: np.ndarray, sr: int = SR) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) of ``x`` (frames, channels) by libebur128."""
     x = np.atleast_2d(x.T).T if x.ndim == 1 else x
-    st = pyebur128.R128State(x.shape[1], sr, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK)
+    st = pyebur128.R128State(
+        x.shape[1], sr, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK
+    )
     st.add_frames(np.ascontiguousarray(x, dtype=np.float64).reshape(-1), x.shape[0])
     tp = max(pyebur128.get_true_peak(st, c) for c in range(x.shape[1]))
     return pyebur128.get_loudness_global(st), 20 * np.log10(tp)
@@ -38,7 +40,9 @@ def layers(session: dict) -> list:
     """Every auto layer and auto- processor of a session document, in order."""
     out = []
     for t in session.get("tracks", []):
-        out.append((t["name"], t.get("auto"), [p for p in t.get("chain", []) if str(p.get("id", "")).startswith("auto-")]))
+        out.append(
+            (t["name"], t.get("auto"), [p for p in t.get("chain", []) if str(p.get("id", "")).startswith("auto-")])
+        )
         out += [(t["name"], c.get("auto")) for c in t.get("clips", [])]
     out.append(("master", session.get("master", {}).get("auto"), session.get("master", {}).get("chain")))
     return out

@@ -31,7 +31,9 @@ def run(*args):
 def ebur128(x: np.ndarray, sr: int = SR) -> tuple[float, float]:
     """Integrated loudness (LUFS) and true peak (dBTP) of ``x`` (frames, channels) by libebur128."""
     x = x[:, None] if x.ndim == 1 else x
-    st = pyebur128.R128State(x.shape[1], sr, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK)
+    st = pyebur128.R128State(
+        x.shape[1], sr, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK
+    )
     st.add_frames(np.ascontiguousarray(x, dtype=np.float64).reshape(-1), x.shape[0])
     tp = max(pyebur128.get_true_peak(st, c) for c in range(x.shape[1]))
     return pyebur128.get_loudness_global(st), 20 * np.log10(tp)

@@ -59,9 +59,27 @@ def auto_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     work = tmp_path_factory.mktemp("baselines")
     decided = work / "out" / "decided.yaml"
     decided.parent.mkdir()
-    r = subprocess.run([sys.executable, "-m", "mixdown.cli", "auto", str(RAW), "--target", "podcast",
-                        "-o", str(work / "auto.wav"), "--save-session", str(decided), "--json"],
-                       capture_output=True, text=True, timeout=900, check=False, env={**os.environ, "MIXDOWN_CACHE_DIR": str(work / "cache")})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mixdown.cli",
+            "auto",
+            str(RAW),
+            "--target",
+            "podcast",
+            "-o",
+            str(work / "auto.wav"),
+            "--save-session",
+            str(decided),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env={**os.environ, "MIXDOWN_CACHE_DIR": str(work / "cache")},
+    )
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     return {"session": normalise_sources(decided.read_text(), decided.parent),

@@ -137,7 +137,7 @@ def _keyframes(draw: st.DrawFn, frames: int, values: st.SearchStrategy[float], *
     drawn = draw(st.lists(values, min_size=n, max_size=n))
     interps = ["hold", "linear"] + (["exp"] if exp else [])
     out = []
-    for t, v in zip(times, drawn):
+    for t, v in zip(times, drawn, strict=True):
         i = draw(st.sampled_from(interps))
         out.append([f"{t}s", v] if i == "linear" else [f"{t}s", v, i])
     return out
@@ -184,7 +184,7 @@ def sessions(draw: st.DrawFn, *, max_frames: int) -> dict[str, Any]:
     # every insert goes to a strip: tracks, buses or the master (index n_tracks + n_buses)
     where = [draw(st.integers(0, n_tracks + n_buses)) for _ in inserts]
     chains: list[list[dict[str, Any]]] = [[] for _ in range(n_tracks + n_buses + 1)]
-    for kind, w in zip(inserts, where):
+    for kind, w in zip(inserts, where, strict=True):
         # a track is keyed by an earlier track (no cycle); a bus or the master by any track
         keys = tracks[:w] if w < n_tracks else tracks
         chains[w].append(_insert(draw, kind, frames, keys))
@@ -261,7 +261,7 @@ def assert_invariant(folder: Path, data: dict[str, Any], blocks: list[int]) -> N
     frames = int(data["duration"][:-1])
     ref = one_pass(path, frames)
     assert np.isfinite(ref).all(), "the one-pass render is not finite; session:\n" + path.read_text()
-    for block, workers in zip(blocks, (1, 2) * len(blocks)):
+    for block, workers in zip(blocks, (1, 2) * len(blocks), strict=False):
         out, _ = render(path, block=block, workers=workers)
         if out.tobytes() != ref.tobytes():
             diff = np.nonzero((out != ref).any(axis=0))[0]

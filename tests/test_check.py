@@ -16,6 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from mixdown.analysis.loudness import measure_array
+from mixdown.cli.check import check_command
 from mixdown.deliver.check import (
     CLIP_RUN,
     _ClipCounter,
@@ -23,11 +24,10 @@ from mixdown.deliver.check import (
     format_result,
     measure_media,
 )
-from mixdown.cli.check import check_command
 from mixdown.deliver.encode import encode_array
-from mixdown.targets import get_target
 from mixdown.errors import MediaError
 from mixdown.media.write import read_audio
+from mixdown.targets import get_target
 
 SR = 48000
 EBU = get_target("ebu-r128")

@@ -61,7 +61,8 @@ def _regions_from_clean(x: np.ndarray, fs: int) -> tuple[list[tuple[int, int]], 
 
     def runs(m: np.ndarray) -> list[tuple[int, int]]:
         e = np.diff(np.concatenate([[0], m.astype(np.int8), [0]]))
-        return [(int(a) * hop, int(b) * hop) for a, b in zip(np.flatnonzero(e == 1), np.flatnonzero(e == -1))]
+        return [(int(a) * hop, int(b) * hop)
+            for a, b in zip(np.flatnonzero(e == 1), np.flatnonzero(e == -1), strict=True)]
 
     return runs(act), runs(~near)
 

@@ -57,7 +57,9 @@ def test_a_mono_cancelling_file_fails(tmp_path):
     assert r.returncode == 3, r.stderr
     req = requirements(r)
     assert req["integrated_loudness"]["passed"]  # loud enough: only the new rules catch it
-    assert not req["phase_correlation"]["passed"] and req["phase_correlation"]["measured"] == pytest.approx(-1, abs=1e-3)
+    assert not req["phase_correlation"]["passed"] and req["phase_correlation"]["measured"] == pytest.approx(
+        -1, abs=1e-3
+    )
     assert not req["mono_fold_down"]["passed"] and "cancel" in req["mono_fold_down"]["detail"]
     # the text form names both and says exit 3 on a fail
     r = run("check", tmp_path / "antiphase.wav", "--target", "ebu-r128")

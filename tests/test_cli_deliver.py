@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 
 from mixdown.media.write import read_audio
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_deliver_mux import make_video, packet_hashes  # noqa: E402
 

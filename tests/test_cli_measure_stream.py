@@ -27,8 +27,13 @@ def _two_stream_file(tmp: Path) -> tuple[Path, np.ndarray, np.ndarray]:
 
 
 def _measure(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mixdown.cli", "measure", *args], capture_output=True, text=True, check=False,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mixdown.cli", "measure", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def test_measure_stream_probes_and_measures_the_chosen_stream(tmp_path: Path) -> None:

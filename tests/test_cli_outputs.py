@@ -181,7 +181,8 @@ def test_stale_temp_files_of_a_dead_run_are_removed_and_said(short: Path) -> Non
 
 def test_pipeline_jobs_go_through_the_same_guard(pod: Path) -> None:
     from mixdown.errors import MediaError
-    from mixdown.pipeline import Job, run as run_job
+    from mixdown.pipeline import Job
+    from mixdown.pipeline import run as run_job
 
     before = digest(pod)
     for job in (Job(mode="auto", session=str(pod / "raw.yaml"), target="podcast", save_session=str(pod / "raw.yaml")),

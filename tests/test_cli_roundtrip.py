@@ -46,7 +46,7 @@ def test_export_import_render(tmp_path, ext, name, seconds):
     original = _clips(EXAMPLE / name)
     back = _clips(tmp_path / "back.yaml")
     assert [c[0] for c in back] == [c[0] for c in original]
-    for (_, a0, a1), (_, b0, b1) in zip(original, back):
+    for (_, a0, a1), (_, b0, b1) in zip(original, back, strict=True):
         assert abs(a0 - b0) <= 0.04 and abs(a1 - b1) <= 0.04
 
 

@@ -45,7 +45,7 @@ def test_targets_piped_prints_every_reference_in_full():
     assert header[0] == "name" and "reference" in header
     data = {row["name"]: row for row in json.loads(run("targets", "--json").stdout)}
     for line in lines[1:]:
-        cells = dict(zip(header, line.split("\t")))
+        cells = dict(zip(header, line.split("\t"), strict=True))
         assert cells["reference"] == data[cells["name"]]["reference"]
 
 

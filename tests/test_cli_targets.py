@@ -79,7 +79,9 @@ def _ebur128_short_term_max(x: np.ndarray) -> float:
     best = -np.inf
     hop = SR // 10
     for a in range(0, x.shape[1], hop):
-        meter.add_frames(np.ascontiguousarray(x[:, a:a + hop].T, dtype=np.float64).reshape(-1), min(hop, x.shape[1] - a))
+        meter.add_frames(
+            np.ascontiguousarray(x[:, a : a + hop].T, dtype=np.float64).reshape(-1), min(hop, x.shape[1] - a)
+        )
         if a + hop >= 3 * SR:
             best = max(best, pyebur128.get_loudness_shortterm(meter))
     return best

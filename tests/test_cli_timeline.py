@@ -27,7 +27,9 @@ def test_import_then_render_places_tones(tmp_path, fmt):
     # the sequence starts at 01:00:00;00 (EDLs carry no sequence start: the hour of the first event is used)
     timeline, tones = tone_timeline(tmp_path, fmt, frame_rate=Fraction(30000, 1001), drop_frame=True,
                                     start_frame=107892)
-    r = run("import", timeline, "-o", tmp_path / "s.yaml", "--json", *(["--frame-rate", "29.97"] if fmt == "edl" else []))
+    r = run(
+        "import", timeline, "-o", tmp_path / "s.yaml", "--json", *(["--frame-rate", "29.97"] if fmt == "edl" else [])
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["session"].endswith("s.yaml")
     r = run("render", tmp_path / "s.yaml", "-o", tmp_path / "out.wav")
@@ -36,7 +38,9 @@ def test_import_then_render_places_tones(tmp_path, fmt):
     env = np.abs(audio).max(axis=1)
     for tone in tones:
         # the first sample at the tone's level lands exactly where the editor put it
-        onset = int(np.flatnonzero(env[tone.onset_sample - 5: tone.onset_sample + 2000] > 1e-3)[0]) + tone.onset_sample - 5
+        onset = (
+            int(np.flatnonzero(env[tone.onset_sample - 5 : tone.onset_sample + 2000] > 1e-3)[0]) + tone.onset_sample - 5
+        )
         assert onset == tone.onset_sample, (fmt, onset, tone.onset_sample)
 
 

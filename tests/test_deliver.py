@@ -13,12 +13,12 @@ from mixdown.deliver import formats
 from mixdown.deliver.bwf import read_bext
 from mixdown.deliver.check import check_file
 from mixdown.deliver.deliverables import lossy_retry_lu, render_deliverables
-from mixdown.targets import get_target
 from mixdown.errors import MediaError, SessionError, TargetError
 from mixdown.media.channels import map_channels
 from mixdown.media.write import read_audio
 from mixdown.render import engine
 from mixdown.session import Clip, Deliverable, Keyframe, Session, Track
+from mixdown.targets import get_target
 
 SR = 48000
 
@@ -79,7 +79,7 @@ def test_one_render_many_targets_every_format_checked(tmp_path, media, monkeypat
     rep = render_deliverables(s)
     assert len(renders) == 1  # one render for nine files and four specs
     assert rep.compliant, rep.problems
-    for (p, f, t), o in zip(outs, rep.outputs):
+    for (p, _f, t), o in zip(outs, rep.outputs, strict=True):
         tgt = get_target(t)
         path = tmp_path / "out" / p
         assert o.compliant and o.path == str(path)

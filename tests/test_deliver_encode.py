@@ -14,10 +14,10 @@ from mixdown.analysis.loudness import LoudnessMeter, measure_array
 from mixdown.deliver import bwf
 from mixdown.deliver.encode import LossyWriter, encode_array, open_encoder
 from mixdown.deliver.formats import lossy_ceiling, resolve_format
-from mixdown.targets import get_target
 from mixdown.errors import MediaError
 from mixdown.media.decode import probe
 from mixdown.media.write import AudioWriter, read_audio
+from mixdown.targets import get_target
 
 SR = 48000
 LAYOUT = {1: "mono", 2: "stereo", 6: "5.1"}

@@ -13,13 +13,13 @@ import soundfile as sf
 
 from mixdown.analysis.loudness import measure_array
 from mixdown.deliver.check import check_file
-from mixdown.deliver.video import deliver_video_after_auto
 from mixdown.deliver.deliverables import render_deliverables
 from mixdown.deliver.mux import mux_video
-from mixdown.targets import get_target
+from mixdown.deliver.video import deliver_video_after_auto
 from mixdown.errors import MediaError, SessionError
 from mixdown.media.decode import open_source, probe
 from mixdown.session import Clip, Deliverable, Session, Track
+from mixdown.targets import get_target
 
 SR = 48000
 FPS = 25
@@ -208,7 +208,9 @@ def test_longer_mix_is_cut_to_the_video_and_said_so(tmp_path, video):
 
 
 def test_mux_refuses_bad_requests(tmp_path, video):
-    silence = lambda pos, n: np.zeros((2, n), np.float32)
+    def silence(pos, n):
+        return np.zeros((2, n), np.float32)
+
     with pytest.raises(MediaError, match="cannot carry aac"):
         mux_video(video, silence, tmp_path / "x.webm", sample_rate=SR, channels=2, frames=SR)
     with pytest.raises(MediaError, match="overwrite an input"):

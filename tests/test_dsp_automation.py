@@ -18,12 +18,12 @@ import pytest
 import scipy.signal as sig
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_dsp_processors import CONFIGS, signal
 
 from mixdown.dsp.automation import Envelope
 from mixdown.dsp.base import CONTROL_PERIOD, Processor, control_segments, load_all
 from mixdown.dsp.cleanup import PROFILE_PARAMS
 from mixdown.dsp.eq import rbj_biquad
+from test_dsp_processors import CONFIGS, signal
 
 FS = 48000
 REG = load_all()
@@ -291,7 +291,7 @@ def test_control_segments_cut_at_the_grid_and_at_keyframes_and_read_the_middle()
         starts, mids = control_segments(knots, position, n)
         ends = np.append(starts[1:], position + n)
         assert starts[0] == position and np.all(ends > starts)
-        for a, b, m in zip(starts, ends, mids):
+        for a, b, m in zip(starts, ends, mids, strict=True):
             # the whole segment of piece [a, b): grid cell cut by keyframes
             lo = max(a - a % CONTROL_PERIOD, max([k for k in knots if k <= a], default=-10**9))
             hi = min(a - a % CONTROL_PERIOD + CONTROL_PERIOD, min([k for k in knots if k > a], default=10**9))

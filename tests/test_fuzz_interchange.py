@@ -39,8 +39,9 @@ EXAMPLE = ROOT / "examples" / "podcast" / "session.yaml"
 XML_VALUES = ["", " ", "0", "-1", "1", "25", "30", "24000/1001", "1/0s", "0/1s", "-5/1s", "1/3s", "abc", "NaN", "nan",
               "inf", "-inf", "1e400", "99999999999999999999999999", "-99999999999999999999", "3.5", "1,5", "TRUE",
               "FALSE", "true", "é", "\u202e", "file:///nonexistent.wav", "file://localhost/%ZZ", "http://x/y.wav",
-              "01:00:60:00", "00:00:00;00", "99:99:99:99", "DF", "NDF", "1001/30000s", "100/2400s", "18446744073709551617",
-              "1" * 400, "0x10", "audio", "video", "stereo", "2", "-0", "1/1000000000s", "1000000000/1s", "9e99s"]
+              "01:00:60:00", "00:00:00;00", "99:99:99:99", "DF", "NDF", "1001/30000s", "100/2400s",
+              "18446744073709551617", "1" * 400, "0x10", "audio", "video", "stereo", "2", "-0", "1/1000000000s",
+              "1000000000/1s", "9e99s"]
 ENTITY_BOMB = ('<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">' + "".join(
     f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(8)) + "]>")
 EXTERNAL = '<!DOCTYPE x [<!ENTITY ext SYSTEM "file:///etc/hostname">]>'

@@ -133,7 +133,7 @@ def outcome(path: Path) -> str:
     save_session(s, copy)
     again = load_session(copy)
     # sources are rewritten relative to the new file: compare the files they point at
-    for a, b in zip((c for t in s.tracks for c in t.clips), (c for t in again.tracks for c in t.clips)):
+    for a, b in zip((c for t in s.tracks for c in t.clips), (c for t in again.tracks for c in t.clips), strict=True):
         assert again.resolve(b.source).resolve() == s.resolve(a.source).resolve()
         b.source = a.source
     assert again.model_dump() == s.model_dump()
@@ -211,5 +211,5 @@ def test_cli_sample_of_mutated_sessions(workdir):
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda a: run_cli(*a, cwd=workdir, env=env), jobs))
     assert results[0].returncode == 0, results[0].stderr
-    for job, r in zip(jobs, results):
+    for job, r in zip(jobs, results, strict=True):
         _assert_cli(r, allowed=(0, 2, 3) if job[0] == "auto" else (0, 2))

@@ -189,7 +189,9 @@ def test_huge_times_are_refused(tmp_path, edit, field):
 
 
 def test_clip_ending_past_the_limit_is_refused(tmp_path):
-    _, msg = load_err(tmp_path, HEAD + TRACK.replace("start: 0.5", "start: 47:00:00").replace("duration: 1", "duration: 7200"))
+    _, msg = load_err(
+        tmp_path, HEAD + TRACK.replace("start: 0.5", "start: 47:00:00").replace("duration: 1", "duration: 7200")
+    )
     assert "tracks[0].clips[0].duration: the clip ends 49.00 h into the programme, more than 48 h" in msg
 
 
@@ -209,7 +211,9 @@ def test_a_bad_limit_is_a_user_error(project):
     (project / "s.yaml").write_text(HEAD + TRACK)
     r = run("render", project / "s.yaml", "-o", project / "o.wav", env=dict(os.environ, MIXDOWN_MAX_HOURS="lots"))
     assert r.returncode == 2
-    assert r.stderr.strip() == "mixdown: error: MIXDOWN_MAX_HOURS='lots': must be a number of hours between 0 and 1000000"
+    assert (
+        r.stderr.strip() == "mixdown: error: MIXDOWN_MAX_HOURS='lots': must be a number of hours between 0 and 1000000"
+    )
 
 
 def test_programme_from_media_beyond_the_limit_is_refused(project, monkeypatch):
@@ -233,12 +237,20 @@ def test_programme_from_media_beyond_the_limit_is_refused(project, monkeypatch):
 def test_gain_automation_is_bounded_like_fixed_gains(tmp_path, value, needle, where):
     lane = f"automation:\n  gain_db: [[0, 0], [1, {value}]]\n"
     if where == "track":
-        text, loc, line = HEAD + TRACK + "    " + lane.replace("\n  ", "\n      "), "tracks[0].automation.gain_db[1]", 11
+        text, loc, line = (
+            HEAD + TRACK + "    " + lane.replace("\n  ", "\n      "),
+            "tracks[0].automation.gain_db[1]",
+            11,
+        )
     elif where == "clip":
         text = HEAD + TRACK + "        " + lane.replace("\n  ", "\n          ")
         loc, line = "tracks[0].clips[0].automation.gain_db[1]", 11
     else:
-        text, loc, line = HEAD + TRACK + "master:\n  " + lane.replace("\n  ", "\n    "), "master.automation.gain_db[1]", 12
+        text, loc, line = (
+            HEAD + TRACK + "master:\n  " + lane.replace("\n  ", "\n    "),
+            "master.automation.gain_db[1]",
+            12,
+        )
     _, msg = load_err(tmp_path, text)
     assert f"s.yaml:{line}: {loc}" in msg and needle in msg
 
@@ -265,7 +277,10 @@ def test_processor_automation_within_its_declared_range(project):
 def test_fixed_processor_parameters_refuse_infinity_and_huge_ints(project):
     from mixdown.render.graph import check
 
-    for value, needle in ((".inf", "freq_hz must be a finite number, not inf"), ("1" + "0" * 400, r"freq_hz = 1000+\.\.\. is far outside its range")):
+    for value, needle in (
+        (".inf", "freq_hz must be a finite number, not inf"),
+        ("1" + "0" * 400, r"freq_hz = 1000+\.\.\. is far outside its range"),
+    ):
         (project / "s.yaml").write_text(HEAD + TRACK + f"    chain:\n      - {{type: highpass, freq_hz: {value}}}\n")
         with pytest.raises(SessionError, match=r"tracks\[0\]\.chain\[0\]\.freq_hz: " + needle):
             check(load_session(project / "s.yaml"))
@@ -416,30 +431,49 @@ def _range(help_text):
 def test_option_errors_as_a_user_meets_them(project):
     """The issue's cases through the real CLI: one line naming the option, exit 2, before any work."""
     cases = [
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--duck-attack", "-1"],
-         "mixdown: error: --duck-attack -1: must be between 0 and 10 s"),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--duck-attack", "-1"],
+            "mixdown: error: --duck-attack -1: must be between 0 and 10 s",
+        ),
         # renamed options are refused, naming the new spelling (never accepted silently)
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--attack", "0.3"],
-         "mixdown: error: --attack is now --duck-attack"),
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--min-duck", "1"],
-         "mixdown: error: --min-duck is now --duck-min-length"),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--attack", "0.3"],
+            "mixdown: error: --attack is now --duck-attack",
+        ),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--min-duck", "1"],
+            "mixdown: error: --min-duck is now --duck-min-length",
+        ),
         (["report", "s.yaml", "-o", "r.html", "--json", "r.json"], "mixdown: error: --json is now --json-out PATH"),
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--block-size", "1"],
-         "mixdown: error: --block-size 1: must be between 64 and 1048576 frames"),
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--sample-rate", "1000000"],
-         "mixdown: error: --sample-rate 1000000: must be between 8000 and 384000 Hz"),
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--music-lu", "nan"],
-         "mixdown: error: --music-lu nan: must be between -60 and 20 LU"),
-        (["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--dialogue-level", "50"],
-         "mixdown: error: --dialogue-level 50: must be between -35 and -10 LUFS"),
-        (["render", "s.yaml", "--block-size", "1"], "mixdown: error: --block-size 1: must be between 64 and 1048576 frames"),
-        (["render", "s.yaml", "--block-size", "abc"],
-         "mixdown: error: Invalid value for '--block-size': must be a whole number (see mixdown render --help)"),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--block-size", "1"],
+            "mixdown: error: --block-size 1: must be between 64 and 1048576 frames",
+        ),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--sample-rate", "1000000"],
+            "mixdown: error: --sample-rate 1000000: must be between 8000 and 384000 Hz",
+        ),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--music-lu", "nan"],
+            "mixdown: error: --music-lu nan: must be between -60 and 20 LU",
+        ),
+        (
+            ["auto", "--dialogue", "tone.wav", "--target", "podcast", "-o", "o.wav", "--dialogue-level", "50"],
+            "mixdown: error: --dialogue-level 50: must be between -35 and -10 LUFS",
+        ),
+        (
+            ["render", "s.yaml", "--block-size", "1"],
+            "mixdown: error: --block-size 1: must be between 64 and 1048576 frames",
+        ),
+        (
+            ["render", "s.yaml", "--block-size", "abc"],
+            "mixdown: error: Invalid value for '--block-size': must be a whole number (see mixdown render --help)",
+        ),
     ]
     (project / "s.yaml").write_text(HEAD + TRACK)
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda a: run(*a, cwd=project), [args for args, _ in cases]))
-    for (args, expected), r in zip(cases, results):
+    for (args, expected), r in zip(cases, results, strict=True):
         assert r.returncode == 2 and r.stderr.strip() == expected, (args, r.stderr)
     assert not (project / "o.wav").exists()
     helptext = run("auto", "--help", cwd=project).stdout

@@ -116,7 +116,9 @@ def test_otio_positions_media_timecode_transitions_and_effects(tmp_path):
     tl = otio.schema.Timeline(name="T", global_start_time=rt(86400))
     tr = otio.schema.Track(name="Dialogue", kind=otio.schema.TrackKind.Audio)
     # media whose own timecode starts at 01:00:00:00 (86400 frames): source times count from there
-    ref_a = otio.schema.ExternalReference(target_url=str(a), available_range=otio.opentime.TimeRange(rt(86400), rt(2400)))
+    ref_a = otio.schema.ExternalReference(
+        target_url=str(a), available_range=otio.opentime.TimeRange(rt(86400), rt(2400))
+    )
     tr.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(48))))
     ca = otio.schema.Clip(name="A", media_reference=ref_a, source_range=otio.opentime.TimeRange(rt(86400 + 24), rt(96)))
     ca.effects.append(otio.schema.LinearTimeWarp(time_scalar=2.0))
@@ -125,8 +127,13 @@ def test_otio_positions_media_timecode_transitions_and_effects(tmp_path):
     tr.append(otio.schema.Clip(name="B", media_reference=otio.schema.ExternalReference(target_url=b.as_uri()),
                                source_range=otio.opentime.TimeRange(rt(100), rt(48))))
     tl.tracks.append(tr)
-    tl.tracks.append(otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video,
-                                       children=[otio.schema.Clip(name="pic", source_range=otio.opentime.TimeRange(rt(0), rt(10)))]))
+    tl.tracks.append(
+        otio.schema.Track(
+            name="V1",
+            kind=otio.schema.TrackKind.Video,
+            children=[otio.schema.Clip(name="pic", source_range=otio.opentime.TimeRange(rt(0), rt(10)))],
+        )
+    )
     p = tmp_path / "t.otio"
     otio.adapters.write_to_file(tl, str(p))
     s, report = import_timeline(p)

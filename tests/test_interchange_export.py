@@ -87,10 +87,10 @@ def test_import_export_import_is_exact(tmp_path, suffix):
 def assert_same_gain(s1: Session, s2: Session, tol_db: float = 0.01, step: int = 1) -> None:
     """Effective gain of every clip (clip and track levels) equal within ``tol_db``, sample by sample."""
     assert [t.name for t in s1.tracks] == [t.name for t in s2.tracks]
-    for t1, t2 in zip(s1.tracks, s2.tracks):
+    for t1, t2 in zip(s1.tracks, s2.tracks, strict=True):
         assert len(t1.clips) == len(t2.clips)
         for c1, c2 in zip(sorted(t1.clips, key=lambda c: s1.samples(c.start, position=True)),
-                          sorted(t2.clips, key=lambda c: s2.samples(c.start, position=True))):
+                          sorted(t2.clips, key=lambda c: s2.samples(c.start, position=True)), strict=True):
             st = s1.samples(c1.start, position=True)
             assert s2.samples(c2.start, position=True) == st
             n = s1.samples(c1.duration)
@@ -250,7 +250,7 @@ def test_tone_timelines_place_tones_where_the_editor_did(tmp_path, fmt):
                              records=[0, 37, 107891])
     s, _ = import_timeline(p, frame_rate="29.97" if fmt == "edl" else None)
     assert s.start_timecode == "01:00:00;00"
-    for c, t in zip(s.tracks[0].clips, tones):
+    for c, t in zip(s.tracks[0].clips, tones, strict=True):
         start = s.samples(c.start, position=True)
         pre = round(Fraction(10) * SR / rate)  # the tone's offset inside its file
         assert abs(start + pre - s.samples(c.in_) - t.onset_sample) <= 1

@@ -39,7 +39,8 @@ def xmeml(tracks: str, *, timebase=25, ntsc=False, tc_frame=0, tc_string="00:00:
 <!DOCTYPE xmeml>
 <xmeml version="4"><sequence id="sequence-1"><name>Cut</name><duration>{duration}</duration>{rate_xml(timebase, ntsc)}
 <media>{video}<audio><numOutputChannels>2</numOutputChannels>{tracks}</audio></media>
-<timecode>{rate_xml(timebase, ntsc)}<string>{tc_string}</string><frame>{tc_frame}</frame><displayformat>{'DF' if df else 'NDF'}</displayformat></timecode>
+<timecode>{rate_xml(timebase, ntsc)}<string>{tc_string}</string>\
+<frame>{tc_frame}</frame><displayformat>{"DF" if df else "NDF"}</displayformat></timecode>
 </sequence></xmeml>
 """
 
@@ -230,9 +231,13 @@ def test_report_lists_what_the_session_cannot_represent(tmp_path):
               "</effect></filter>")
     marker = "<marker><name>fix this</name><in>3</in><out>-1</out></marker>"
     gen = "<generatoritem id='g1'><name>Tone</name><start>500</start><end>600</end></generatoritem>"
-    nest_seq = ('<sequence id="nest-1"><name>Nest</name><duration>100</duration>' + rate_xml(25, False)
-                + '<media><audio><track>' + clipitem("n1", "inner", 0, 100, 0, 100, '<file id="f1"/>', extra=levels(0.5))
-                + '</track></audio></media></sequence>')
+    nest_seq = (
+        '<sequence id="nest-1"><name>Nest</name><duration>100</duration>'
+        + rate_xml(25, False)
+        + "<media><audio><track>"
+        + clipitem("n1", "inner", 0, 100, 0, 100, '<file id="f1"/>', extra=levels(0.5))
+        + "</track></audio></media></sequence>"
+    )
     nest = (f'<clipitem id="c9"><name>Nest</name><start>700</start><end>750</end><in>20</in><out>70</out>'
             f'{nest_seq}</clipitem>')
     track = ("<track>" + clipitem("c1", "A", 0, 100, 0, 50, file_el("f1", a), extra=remap + reverb + marker)

@@ -37,7 +37,8 @@ def doc(tmp: Path, spine: str, *, assets: str, tc_start: Fraction = HOUR_DF * FD
     {assets}{extra_res}
   </resources>
   <library><event name="E"><project name="Show">
-    <sequence format="r1" duration="{t(600 * FD)}" tcStart="{t(tc_start)}" tcFormat="DF" audioLayout="stereo" audioRate="48k">
+    <sequence format="r1" duration="{t(600 * FD)}" tcStart="{t(tc_start)}" \
+tcFormat="DF" audioLayout="stereo" audioRate="48k">
       <spine>{spine}</spine>
     </sequence>
   </project></event></library>

@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 
 from mixdown.errors import MediaError
-from mixdown.media import write as wmod
 from mixdown.media import AudioWriter, probe
+from mixdown.media import write as wmod
 
 SR = 48000
 

@@ -63,7 +63,7 @@ def encode(path: Path, audio: list[np.ndarray], sr: int, codec: str, *, video: b
         s.layout = "mono" if a.shape[0] == 1 else "stereo"
         s.bit_rate = 256000  # FFmpeg's AAC at its 128k default smears the low chirp
         streams.append(s)
-    for s, a in zip(streams, audio):
+    for s, a in zip(streams, audio, strict=True):
         for pos in range(0, a.shape[1], 1000):
             fr = av.AudioFrame.from_ndarray(
                 np.ascontiguousarray(a[:, pos : pos + 1000]), format="fltp", layout=s.layout.name
@@ -495,7 +495,13 @@ def test_refuses_to_overwrite_inputs(tmp_path: Path) -> None:
     link.symlink_to(src)
     hard = tmp_path / "hard.wav"
     os.link(src, hard)
-    for dest, protect in [(src, [src]), (tmp_path / "." / "input.wav", [src]), (link, [src]), (hard, [src]), (src, [link])]:
+    for dest, protect in [
+        (src, [src]),
+        (tmp_path / "." / "input.wav", [src]),
+        (link, [src]),
+        (hard, [src]),
+        (src, [link]),
+    ]:
         with pytest.raises(MediaError, match="refusing to overwrite an input") as exc:
             write_audio(dest, np.zeros((1, 10), np.float32), SR, protect=protect)
         assert str(dest) in str(exc.value)

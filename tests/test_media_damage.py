@@ -160,7 +160,7 @@ def test_measure_cli_refuses_each_damaged_file_and_measures_the_rest(files: dict
     out = json.loads(r.stdout)
     assert [o["file"] for o in out] == [str(p) for p in names]
     assert out[0]["duration_s"] == pytest.approx(SECONDS) and out[-1]["duration_s"] == pytest.approx(SECONDS)
-    for o, key in zip(out[1:-1], DAMAGED):
+    for o, key in zip(out[1:-1], DAMAGED, strict=True):
         assert "cut short" in o["error"] or "shorter than its header says" in o["error"]
         assert f"mixdown: error: {files[key]}" in r.stderr
     assert "Traceback" not in r.stderr
@@ -168,7 +168,7 @@ def test_measure_cli_refuses_each_damaged_file_and_measures_the_rest(files: dict
 
     r = run("measure", *(files[k] for k in DAMAGED), "--json", "--allow-truncated")
     assert r.returncode == 0, r.stderr
-    for o, key in zip(json.loads(r.stdout), DAMAGED):
+    for o, key in zip(json.loads(r.stdout), DAMAGED, strict=True):
         assert o["duration_s"] == pytest.approx(expected_end_s(files[key]), abs=0.03)
         assert f"mixdown: warning: {files[key]}" in r.stderr
 

@@ -4,6 +4,8 @@ test_block_invariance.py; memory: test_memory.py)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -221,4 +223,4 @@ def test_progress_callback_reaches_the_end(media):
     length = check(s).length
     assert length > int(0.45 * SR)
     assert calls[-1][0] == calls[-1][1] == length
-    assert all(a[0] <= b[0] for a, b in zip(calls, calls[1:]))
+    assert all(a[0] <= b[0] for a, b in pairwise(calls))

@@ -13,13 +13,13 @@ import pytest
 import mixdown.dsp.cleanup  # noqa: F401  (registers the cleanup processors)
 from mixdown.analysis.spectrum import SpectrumMeter, noise_profile
 from mixdown.auto.decisions import Decision
-from mixdown.targets import get_target
 from mixdown.dsp.cleanup import noise_profile_params
 from mixdown.media import read_audio, write_audio
 from mixdown.render.engine import render_file
 from mixdown.report.build import build_report, report_from_result
 from mixdown.session import save_session
 from mixdown.session.model import Clip, Keyframe, ProcessorSpec, Session, Track
+from mixdown.targets import get_target
 
 DATA = Path(__file__).parent / "data"
 META = json.loads((DATA / "real_audio.json").read_text())["files"]

@@ -110,7 +110,7 @@ def contains(loaded, written, path="session"):
             contains(loaded[k], v, f"{path}.{k}")
     elif isinstance(written, list):
         assert isinstance(loaded, list) and len(loaded) == len(written), path
-        for i, (a, b) in enumerate(zip(loaded, written)):
+        for i, (a, b) in enumerate(zip(loaded, written, strict=True)):
             contains(a, b, f"{path}[{i}]")
     else:
         assert loaded == written and type(loaded) is type(written) or (
@@ -151,12 +151,15 @@ def test_saving_elsewhere_keeps_the_media_and_every_other_value(tmp_path):
     s = load_session(write(tmp_path, ROUND))
     (tmp_path / "deep" / "er").mkdir(parents=True)
     out = load_session(save_session(s, tmp_path / "deep" / "er" / "copy.yaml"))
-    for a, b in zip(s.tracks, out.tracks):
-        for ca, cb in zip(a.clips, b.clips):
+    for a, b in zip(s.tracks, out.tracks, strict=True):
+        for ca, cb in zip(a.clips, b.clips, strict=True):
             assert cb.source != ca.source  # rewritten relative to the new folder ...
             assert out.resolve(cb.source).resolve() == s.resolve(ca.source).resolve()  # ... same file
-    strip_sources = lambda d: [{**t, "clips": [{k: v for k, v in c.items() if k != "source"} for c in t["clips"]]}
-                               for t in d["tracks"]]
+    def strip_sources(d):
+        return [
+            {**t, "clips": [{k: v for k, v in c.items() if k != "source"} for c in t["clips"]]} for t in d["tracks"]
+        ]
+
     a, b = s.model_dump(), out.model_dump()
     assert strip_sources(a) == strip_sources(b)
     assert {k: v for k, v in a.items() if k != "tracks"} == {k: v for k, v in b.items() if k != "tracks"}
@@ -196,7 +199,9 @@ def test_keyframes_out_of_order(tmp_path):
 
 
 def test_routing_cycle(tmp_path):
-    text = GOOD.replace("buses:\n  - name: dx\n", "buses:\n  - name: dx\n    output: fx\n  - name: fx\n    output: dx\n")
+    text = GOOD.replace(
+        "buses:\n  - name: dx\n", "buses:\n  - name: dx\n    output: fx\n  - name: fx\n    output: dx\n"
+    )
     msg = err(tmp_path, text)
     assert "routing cycle" in msg and "dx -> fx -> dx" in msg
 

@@ -267,7 +267,10 @@ def test_edits_rerender_only_what_they_touch(podcast):
 
     def version_of(k):
         a = hb + k * seg * C * 4
-        return c.get("/api/audio/preview.wav", headers={**H, "Range": f"bytes={a}-{a + 3}"}).headers["x-segment-versions"]
+        return c.get("/api/audio/preview.wav", headers={**H, "Range": f"bytes={a}-{a + 3}"}).headers[
+            "x-segment-versions"
+        ]
+
     v = c.get("/api/state", headers=H).json()["version"]
     before = {k: version_of(k) for k in (0, 4)}
     data["tracks"][2]["automation"]["gain_db"][4] = [46.0, -12.0, "exp"]

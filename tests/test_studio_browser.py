@@ -110,12 +110,16 @@ def test_every_lane_is_drawn(browser, podcast):
                            timeout=20000)
     for name in names:
         # the lane's canvas is not blank: many pixels differ from the empty lane's colour
-        stats = page.eval_on_selector(f'.lane[data-track="{name}"] canvas', """c => {
+        stats = page.eval_on_selector(
+            f'.lane[data-track="{name}"] canvas',
+            """c => {
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             let lit = 0;
-            for (let i = 0; i < d.length; i += 4) if (Math.abs(d[i] - 20) + Math.abs(d[i+1] - 22) + Math.abs(d[i+2] - 25) > 40) lit++;
+            for (let i = 0; i < d.length; i += 4)
+                if (Math.abs(d[i] - 20) + Math.abs(d[i+1] - 22) + Math.abs(d[i+2] - 25) > 40) lit++;
             return {lit, total: d.length / 4};
-        }""")
+        }""",
+        )
         assert stats["lit"] > 0.005 * stats["total"], (name, stats)
     for selector in ('[data-param="gain_db"]', '[data-param="mute"]', '[data-param="solo"]', '[data-param="pan"]'):
         assert page.locator(f'.strip[data-track="Host"] {selector}').count() == 1
@@ -253,7 +257,10 @@ def test_groups_and_clip_gain(browser, podcast):
     for _ in range(4):
         page.click('[data-action="undo"]')
     settle(page)
-    assert "groups" not in api(page, "/api/session") and api(page, "/api/session")["tracks"][3]["clips"][0].get("gain_db", 0) == 0
+    assert (
+        "groups" not in api(page, "/api/session")
+        and api(page, "/api/session")["tracks"][3]["clips"][0].get("gain_db", 0) == 0
+    )
     assert page.errors == []
     page.close()
 
@@ -327,7 +334,9 @@ def test_auto_mix_lists_its_decisions(browser, podcast):
     text = page.locator('[data-status="render"]').text_content()
     assert text.endswith("done"), text
     m = measure_file(folder / "session.auto.wav")
-    assert float(re.search(r"(-?\d+\.\d) LUFS integrated", text).group(1)) == pytest.approx(m.integrated_lufs, abs=0.051)
+    assert float(re.search(r"(-?\d+\.\d) LUFS integrated", text).group(1)) == pytest.approx(
+        m.integrated_lufs, abs=0.051
+    )
     # the verdict is the measurement's against the spec (auto on this hand mix cannot limit its way to -16)
     meets = abs(m.integrated_lufs + 16.0) <= 1.0 and m.true_peak_dbtp <= -1.0
     assert ("meets podcast" if meets else "misses podcast") in text
@@ -417,9 +426,11 @@ HAS_AUTO_LAYER = "auto" in __import__("mixdown.session", fromlist=["Track"]).Tra
 def test_a_hand_edit_of_an_auto_keyframe_is_marked(browser, tmp_path):
     shutil.copytree(EXAMPLE / "media", tmp_path / "media")
     f = tmp_path / "s.yaml"
-    f.write_text("mixdown: 2\ntracks:\n  - name: Music\n    role: music\n    clips: [{source: media/music.ogg, duration: 20}]\n"
-                 "    automation: {gain_db: [[2.0, 0], [3.0, -3]]}\n"
-                 "    auto: {automation: {gain_db: [[5.0, 0, exp], [6.0, -15, exp], [12.0, -15, exp], [13.0, 0]]}}\n")
+    f.write_text(
+        "mixdown: 2\ntracks:\n  - name: Music\n    role: music\n    clips: [{source: media/music.ogg, duration: 20}]\n"
+        "    automation: {gain_db: [[2.0, 0], [3.0, -3]]}\n"
+        "    auto: {automation: {gain_db: [[5.0, 0, exp], [6.0, -15, exp], [12.0, -15, exp], [13.0, 0]]}}\n"
+    )
     srv = Server(f, tmp_path / "tmp")
     try:
         page = open_page(browser, srv.url)

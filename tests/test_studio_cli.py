@@ -47,9 +47,9 @@ def test_one_line_token_loopback_and_clean_ctrl_c(tmp_path):
         except urllib.error.HTTPError as exc:
             assert exc.code == 401
         # bound to the loopback address only: the machine's other addresses refuse
-        listening = [l for l in Path("/proc/net/tcp").read_text().splitlines()[1:]
-                     if l.split()[1].endswith(f":{port:04X}") and l.split()[3] == "0A"]
-        assert listening and all(l.split()[1].startswith("0100007F:") for l in listening)
+        listening = [row for row in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                     if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A"]
+        assert listening and all(row.split()[1].startswith("0100007F:") for row in listening)
     finally:
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)

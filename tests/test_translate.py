@@ -169,7 +169,9 @@ def test_lost_content_and_peak_overload():
 
 
 def _mixdown(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "mixdown.cli", *args], check=False, capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "mixdown.cli", *args], check=False, capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_cli_bad_input_is_one_line_exit_2(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import pytest
 import soundfile as sf
 import soxr
 
-from mixdown.analysis import _energy, _silero, vad
+from mixdown.analysis import _silero, vad
 from mixdown.errors import AnalysisError, MediaError
 
 DATA = Path(__file__).parent / "data"
@@ -197,7 +198,7 @@ def test_sounds_that_are_not_speech_fool_energy_but_not_silero(event):
     n = len(y)
     ps = np.mean(np.concatenate([y[a:b] for a, b in truth]) ** 2)
     events = []
-    for (_, b), (c, _) in zip(truth[:-1], truth[1:]):
+    for (_, b), (c, _) in pairwise(truth):
         e = event(sr, rng)
         o = b + int(0.4 * sr)
         if o + len(e) < c - int(0.2 * sr):
@@ -320,7 +321,7 @@ def test_real_sentences_in_room_noise():
     regions = vad.speech_regions(y[None], sr, pad_ms=0)
     assert _accuracy(regions, own, len(y), sr) >= 0.92
     assert len(regions) == len(own)  # one region per phrase: the 0.17 s pauses survive
-    for (a, b), (c, d) in zip(regions, own):
+    for (a, b), (c, d) in zip(regions, own, strict=True):
         assert -0.05 * sr <= a - c <= 0.3 * sr and abs(b - d) <= 0.12 * sr
     energy = vad.speech_regions(y[None], sr, method="energy", pad_ms=0)
     assert _accuracy(regions, own, len(y), sr) >= _accuracy(energy, own, len(y), sr) + 0.05
@@ -505,13 +506,13 @@ def test_detect_file_matches_in_memory_detection(speech_wav, tmp_path):
     in_memory = vad.speech_regions(audio, 48000, pad_ms=0)
     assert len(from_file) == len(in_memory)
     hop = 1536
-    for (a, b), (c, d) in zip(from_file, in_memory):
+    for (a, b), (c, d) in zip(from_file, in_memory, strict=True):
         assert abs(a - c) <= hop and abs(b - d) <= hop
     assert _accuracy(from_file, truth, audio.shape[1], 48000) >= 0.9
     # positions follow the caller's rate
     at_44k = vad.detect_file(path, sample_rate=44100, cache_dir=tmp_path / "c", pad_ms=0)
     assert len(at_44k) == len(from_file)
-    for (a, b), (c, d) in zip(at_44k, from_file):
+    for (a, b), (c, d) in zip(at_44k, from_file, strict=True):
         assert abs(a * 48000 / 44100 - c) <= 2 and abs(b * 48000 / 44100 - d) <= 2
 
 

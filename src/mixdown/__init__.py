@@ -36,11 +36,10 @@ import sys
 import types
 from typing import Any
 
-__version__ = "0.1.0"
-
 from .api import AutoResult, DeliverResult, auto, deliver, measure, render
 from .errors import MixdownError
 from .session import ArraySource, Bus, Clip, Session, Track, load_session, save_session
+from .version import __version__
 
 __all__ = [
     "ArraySource", "AutoResult", "Bus", "Clip", "DeliverResult", "MixdownError", "Session", "Track", "__version__",

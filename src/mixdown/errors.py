@@ -22,6 +22,7 @@ prints it as one ``mixdown: warning:`` line.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -54,7 +55,7 @@ class MixdownError(Exception):
         self,
         message: str,
         *,
-        file: str | Path | None = None,
+        file: str | os.PathLike[str] | None = None,
         loc: Loc | None = None,
         line: int | None = None,
         subject: str | Path | None = None,
@@ -68,7 +69,7 @@ class MixdownError(Exception):
 
     def located(
         self, *, file: str | Path | None = None, lines: Mapping[Loc, int] | None = None
-    ) -> "MixdownError":
+    ) -> MixdownError:
         """Fill in the file and the line from a path-to-line map; returns self.
 
         ``file`` and ``lines`` describe the document ``loc`` points into. When the

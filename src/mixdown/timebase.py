@@ -22,7 +22,7 @@ import math
 import os
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from fractions import Fraction
 
 from .errors import MixdownError, SessionError, shown
@@ -84,7 +84,9 @@ def parse_rate(value: int | float | str | Fraction) -> Fraction:
                 if abs(rate - named) < Fraction(1, 200) and rate.denominator != 1:
                     rate = named
     if not MIN_FRAME_RATE <= rate <= MAX_FRAME_RATE:
-        raise SessionError(f"frame rate {shown(value)} must be between {MIN_FRAME_RATE} and {MAX_FRAME_RATE} frames per second")
+        raise SessionError(
+            f"frame rate {shown(value)} must be between {MIN_FRAME_RATE} and {MAX_FRAME_RATE} frames per second"
+        )
     return rate
 
 
@@ -185,7 +187,9 @@ def tc_to_frames(hh: int, mm: int, ss: int, ff: int, rate: Fraction, drop: bool)
     if mm > 59 or ss > 59:
         raise SessionError(f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}: minutes and seconds of a timecode run from 00 to 59")
     if ff >= nominal:
-        raise SessionError(f"frame {ff:02d} does not exist at {float(rate):g} fps (frames run from 00 to {nominal - 1:02d})")
+        raise SessionError(
+            f"frame {ff:02d} does not exist at {float(rate):g} fps (frames run from 00 to {nominal - 1:02d})"
+        )
     if not drop:
         return (hh * 3600 + mm * 60 + ss) * nominal + ff
     if rate not in DROP_FRAME_RATES:
@@ -330,8 +334,8 @@ class Timebase:
             except ValueError as exc:
                 raise SessionError(str(exc)) from None
             neg, hh, mm, ss = m.groups()
-            secs = Fraction(int(hh or 0) * 3600 + int(mm) * 60) + Fraction(ss)
-            return self.seconds_to_samples(-secs if neg else secs)
+            clock = Fraction(int(hh or 0) * 3600 + int(mm) * 60) + Fraction(ss)
+            return self.seconds_to_samples(-clock if neg else clock)
         raise SessionError(f"{value!r} is not a time: use {TIME_NOTATIONS}")
 
     def to_seconds(self, samples: int) -> float:
@@ -346,7 +350,7 @@ class Timebase:
     @classmethod
     def from_session_fields(
         cls, sample_rate: int, frame_rate: int | float | str, drop_frame: bool, start_timecode: str | None
-    ) -> "Timebase":
+    ) -> Timebase:
         """Build the timebase from a session's header fields.
 
         Raises

@@ -39,6 +39,7 @@ import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -132,7 +133,7 @@ class _OrtExecutor:
         a stream of ``lengths[i]`` frames, zero-padded after them (those outputs are
         garbage and ignored by the caller)."""
         bounds = np.linspace(0, len(frames), max(1, min(workers, len(frames))) + 1).astype(int)
-        parts = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        parts = [slice(a, b) for a, b in pairwise(bounds)]
         if len(parts) == 1:
             return self._run_rows(frames)
         # session.run releases the GIL: contiguous row groups advance in parallel.
@@ -254,7 +255,7 @@ class SileroStream:
         # Rows are aligned at their start and zero-padded at the end: padding only
         # produces outputs after a row's last frame, which are dropped.
         frames = np.empty((len(ks), max(lengths), FRAME), dtype=np.float32)
-        for row, (w0, _, _) in zip(frames, spans):
+        for row, (w0, _, _) in zip(frames, spans, strict=True):
             self._copy(row.reshape(-1), w0 * FRAME)
         probs = self._exec.run(frames, lengths, self._workers)
         del frames

@@ -165,7 +165,7 @@ def regions_from_probability(
             raise AnalysisError("min_relative_db needs the frame levels (level_db)")
         lv = np.asarray(level_db, dtype=np.float64)
         reference = np.percentile(lv[speech], 95)
-        run_level = np.array([np.percentile(lv[a:b], 95) for a, b in zip(starts, ends)])
+        run_level = np.array([np.percentile(lv[a:b], 95) for a, b in zip(starts, ends, strict=True)])
         keep = run_level >= reference - float(min_relative_db)
         starts, ends = starts[keep], ends[keep]
     if not len(starts):
@@ -189,7 +189,7 @@ def regions_from_probability(
     touch = s[1:] <= e[:-1]
     first = np.concatenate([[True], ~touch])
     last = np.concatenate([~touch, [True]])
-    return [(int(a), int(b)) for a, b in zip(s[first], e[last]) if b > a]
+    return [(int(a), int(b)) for a, b in zip(s[first], e[last], strict=True) if b > a]
 
 
 # ------------------------------------------------------------------- the streams

@@ -47,7 +47,8 @@ def store(file: Path, key: dict[str, Any], meta: dict[str, Any], arrays: dict[st
         fd, tmp = tempfile.mkstemp(prefix=file.stem, suffix=".tmp", dir=file.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays, meta=np.array(json.dumps({**meta, "key": key})))
+                # numpy's stub types **kwds so that a dict of arrays could be allow_pickle
+                np.savez(fh, **arrays, meta=np.array(json.dumps({**meta, "key": key})))  # type: ignore[arg-type]
             os.replace(tmp, file)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -67,7 +67,7 @@ class ClipRuns:
         pos = self.pos
         self.pos += n
         if not hot.any():
-            for c in np.flatnonzero(self.carry):
+            for c in np.flatnonzero(self.carry).tolist():
                 self._count(pos - int(self.carry[c]), int(self.carry[c]))
             self.carry[:] = 0
             return
@@ -93,7 +93,7 @@ class ClipRuns:
                     first = 1
                 else:
                     self._count(pos - carry, carry)
-            for s, e in zip(starts[first:], ends[first:]):
+            for s, e in zip(starts[first:], ends[first:], strict=True):
                 if e == n:  # still clipping at the block's end: carried on
                     self.carry[c] = int(e - s)
                 else:

@@ -71,7 +71,7 @@ class LevelMeter:
             self._acc += float(power[i:].sum())
             self._fill += n - i
 
-    def series(self) -> "LevelSeries":
+    def series(self) -> LevelSeries:
         """Everything so far (a trailing partial hop is averaged over its own length)."""
         bins = np.concatenate(self._bins) if self._bins else np.zeros(0)
         if self._fill:
@@ -145,7 +145,7 @@ class LevelSeries:
             blocks = blocks[inside]
         return gated_loudness(blocks)
 
-    def shifted(self, gain_db: float) -> "LevelSeries":
+    def shifted(self, gain_db: float) -> LevelSeries:
         """The series after a static gain."""
         return LevelSeries(self.energy * 10 ** (gain_db / 10), self.sample_rate, self.hop)
 

@@ -220,7 +220,7 @@ class QCMeter:
         ms_all = (xd * xd).mean(axis=0) if self.channels > 2 else 0.5 * (left * left + right * right)
         feats = np.stack([ms_all, left * left, right * right, left * right])
         self._add_hops(feats, amax)
-        if self._fold is not None:
+        if self._fold is not None and self._pair is not None:  # both or neither
             pair = np.ascontiguousarray(x[:2], dtype=np.float32)
             self._pair.process(pair)
             self._fold.process(((pair[0:1] + pair[1:2]) * np.float32(math.sqrt(0.5))).astype(np.float32))
@@ -231,12 +231,11 @@ class QCMeter:
         if not np.any(z) and self._zero_start is None:
             return
         edges = np.diff(np.concatenate([[1 if self._zero_start is not None else 0], z.astype(np.int8), [0]]))
-        starts = list(np.flatnonzero(edges == 1))
+        starts = [pos + int(s) for s in np.flatnonzero(edges == 1)]
         ends = list(np.flatnonzero(edges == -1))
-        if self._zero_start is not None:
-            starts = [None] + starts  # type: ignore[list-item]
-        for s, e in zip(starts, ends):
-            a = self._zero_start if s is None else pos + int(s)
+        if self._zero_start is not None:  # the run still open at the end of the last block
+            starts = [self._zero_start, *starts]
+        for a, e in zip(starts, ends, strict=True):
             if e == z.shape[0]:
                 self._zero_start = a
                 return
@@ -300,7 +299,7 @@ class QCMeter:
             if np.any(loud):
                 min_corr = float(np.min(w[loud, 2] / np.sqrt(w[loud, 0] * w[loud, 1])))
         stereo = self._pair.series().loudness() if self._pair is not None else None
-        if stereo is not None:
+        if stereo is not None and self._fold is not None:  # both or neither
             folded = self._fold.series().loudness()
             mono = float("-inf") if folded is None else float(folded - stereo)
         return corr, min_corr, mono
@@ -377,16 +376,18 @@ class QCMeter:
         )
         res.problems = [r.detail for r in qc_requirements(res, lim, silence=silence_is_problem) if not r.passed]
         if res.noise_floor_db is not None and res.noise_floor_db > lim.noise_floor_db:
-            res.problems.append(f"noise floor in the pauses {res.noise_floor_db:.1f} dBFS (over {lim.noise_floor_db:g})")
+            res.problems.append(
+                f"noise floor in the pauses {res.noise_floor_db:.1f} dBFS (over {lim.noise_floor_db:g})"
+            )
         return res
 
 
 def _runs(quiet: np.ndarray, min_hops: int, hop: int, sr: int, frames: int) -> list[tuple[float, float]]:
     edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
     out = []
-    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         if e - s >= min_hops:
-            out.append((float(s * hop / sr), float(min(e * hop, frames) / sr)))
+            out.append((float(s * hop / sr), float(min(int(e) * hop, frames) / sr)))
     return out
 
 

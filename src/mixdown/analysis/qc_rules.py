@@ -123,20 +123,44 @@ def qc_requirements(r: Any, lim: QCLimits, *, true_peak: bool = True, silence: b
     out: list[Requirement] = []
     if true_peak:
         ok = r.true_peak_dbtp is None or r.true_peak_dbtp <= lim.true_peak_dbtp
-        out.append(Requirement("true_peak", ok, r.true_peak_dbtp, f"<= {lim.true_peak_dbtp:g} dBTP",
-                               "silent: no peak" if r.true_peak_dbtp is None else
-                               f"true peak {r.true_peak_dbtp:.2f} dBTP" + ("" if ok else f" is over {lim.true_peak_dbtp:g} dBTP")))
+        out.append(
+            Requirement(
+                "true_peak",
+                ok,
+                r.true_peak_dbtp,
+                f"<= {lim.true_peak_dbtp:g} dBTP",
+                "silent: no peak"
+                if r.true_peak_dbtp is None
+                else f"true peak {r.true_peak_dbtp:.2f} dBTP" + ("" if ok else f" is over {lim.true_peak_dbtp:g} dBTP"),
+            )
+        )
     ok = r.clip_event_count == 0
     first = r.clip_events[0] if r.clip_events else 0.0
-    out.append(Requirement("clipping", ok, float(r.clip_event_count), f"no run of {lim.clip_run}+ samples at full scale",
-                           "none" if ok else f"clipping: {r.clip_event_count} clipped run(s) of {lim.clip_run}+ samples "
-                           f"at full scale, {r.clipped_samples} samples (first at {first:.2f} s)"))
+    out.append(
+        Requirement(
+            "clipping",
+            ok,
+            float(r.clip_event_count),
+            f"no run of {lim.clip_run}+ samples at full scale",
+            "none"
+            if ok
+            else f"clipping: {r.clip_event_count} clipped run(s) of {lim.clip_run}+ samples "
+            f"at full scale, {r.clipped_samples} samples (first at {first:.2f} s)",
+        )
+    )
     dcs = [d for d in r.dc_offset_db if d is not None]
     worst = max(dcs) if dcs else None
     ok = worst is None or worst <= lim.dc_db
     bad = [f"channel {c + 1} {d:.1f} dBFS" for c, d in enumerate(r.dc_offset_db) if d is not None and d > lim.dc_db]
-    out.append(Requirement("dc_offset", ok, worst, f"<= {lim.dc_db:g} dBFS per channel",
-                           ("none" if worst is None else f"largest {worst:.1f} dBFS") if ok else "DC offset: " + ", ".join(bad)))
+    out.append(
+        Requirement(
+            "dc_offset",
+            ok,
+            worst,
+            f"<= {lim.dc_db:g} dBFS per channel",
+            ("none" if worst is None else f"largest {worst:.1f} dBFS") if ok else "DC offset: " + ", ".join(bad),
+        )
+    )
     if r.channels >= 2:
         c = r.correlation
         ok = c is None or c >= lim.min_correlation
@@ -155,9 +179,18 @@ def qc_requirements(r: Any, lim: QCLimits, *, true_peak: bool = True, silence: b
         out.append(Requirement("mono_fold_down", ok, loss, f"loses <= {lim.max_mono_loss_db:g} dB (BS.1770 loudness)",
                                detail))
     ok = not r.dropouts
-    out.append(Requirement("dropouts", ok, float(len(r.dropouts)), f"no run of digital zeros of {lim.dropout_ms:g}-{lim.max_dropout_ms:g} ms inside the audio",
-                           "none" if ok else f"{len(r.dropouts)} dropout(s) of digital silence inside the audio "
-                           f"(first at {r.dropouts[0][0]:.3f} s)"))
+    out.append(
+        Requirement(
+            "dropouts",
+            ok,
+            float(len(r.dropouts)),
+            f"no run of digital zeros of {lim.dropout_ms:g}-{lim.max_dropout_ms:g} ms inside the audio",
+            "none"
+            if ok
+            else f"{len(r.dropouts)} dropout(s) of digital silence inside the audio "
+            f"(first at {r.dropouts[0][0]:.3f} s)",
+        )
+    )
     if silence:
         longest = lim.silence_s if max_silence_s is None else max_silence_s
         limit = f"<= {longest:g} s under {lim.silence_db:g} dBFS"
@@ -166,8 +199,17 @@ def qc_requirements(r: Any, lim: QCLimits, *, true_peak: bool = True, silence: b
             out.append(Requirement(name, ok, v, limit, f"{v:.2f} s" if ok else f"{name.replace('_', ' ')} {v:.2f} s"))
         inner = [(a, b) for a, b in r.silences if a > 0 and b < r.duration_s and b - a >= longest]
         ok = not inner
-        out.append(Requirement("silence", ok, max((b - a for a, b in inner), default=0.0), limit + " inside",
-                               "none" if ok else f"{len(inner)} silence(s) of {longest:g} s or more below "
-                               f"{lim.silence_db:g} dBFS inside the programme ({sum(b - a for a, b in inner):.1f} s in all, "
-                               f"first at {inner[0][0]:.1f} s)"))
+        out.append(
+            Requirement(
+                "silence",
+                ok,
+                max((b - a for a, b in inner), default=0.0),
+                limit + " inside",
+                "none"
+                if ok
+                else f"{len(inner)} silence(s) of {longest:g} s or more below "
+                f"{lim.silence_db:g} dBFS inside the programme ({sum(b - a for a, b in inner):.1f} s in all, "
+                f"first at {inner[0][0]:.1f} s)",
+            )
+        )
     return out

@@ -18,9 +18,9 @@ import numpy as np
 
 from ..errors import MediaError
 from ..media.decode import open_clip_source, probe_clip_source
-from ..media.memory import is_array_source
+from ..media.memory import AudioArray
 from . import cache
-from .activity import RATE, Detector
+from .activity import RATE, Detector, SpeechActivity
 from .levels import LevelMeter, LevelSeries
 from .vad_cache import cache_directory, cache_key, load_cached, store_cached
 
@@ -33,7 +33,7 @@ class SourceAnalysis:
     """Levels (and speech activity, when asked) of one source file."""
 
     levels: LevelSeries
-    activity: object | None  # mixdown.analysis.vad.SpeechActivity
+    activity: SpeechActivity | None  # None when no VAD method was asked for
 
 
 def _levels_file(path: Path, stream: int | None, cache_dir: Path) -> tuple[Path, dict]:
@@ -54,14 +54,15 @@ def _store_levels(file: Path, key: dict, series: LevelSeries) -> None:
                 what="level")
 
 
-def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | None):
+def compute(path: Path | AudioArray, *, stream: int | None, levels: bool, vad_method: str | None):
     """Decode once at the native rate; return (LevelSeries or None, SpeechActivity or None)."""
     import soxr
 
     info = probe_clip_source(path, stream=stream)
     layout = info.layout if info.layout in ("mono", "stereo", "5.0", "5.1") else None
     if levels and layout is None and info.channels not in (1, 2, 5, 6):
-        raise MediaError(f"cannot measure a {info.channels}-channel layout ({info.layout})", file=path)
+        raise MediaError(f"cannot measure a {info.channels}-channel layout ({info.layout})",
+                         **({"file": path} if isinstance(path, Path) else {"subject": path.label}))
     meter = LevelMeter(info.sample_rate, info.channels, layout=layout) if levels else None
     det = Detector(vad_method) if vad_method else None
     rs = None
@@ -84,7 +85,8 @@ def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | N
     return (meter.series() if meter is not None else None), act
 
 
-def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, vad_method: str | None = None,
+def analyse_source(path: str | os.PathLike[str] | AudioArray, *, stream: int | None = None,
+                   vad_method: str | None = None,
                    cache_dir: str | os.PathLike[str] | None | bool = None) -> SourceAnalysis:
     """Levels (and speech activity with ``vad_method``) of a file, from the cache when possible.
 
@@ -98,7 +100,7 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
     cache_dir : str, Path, None or False
         Cache root (None: ``$MIXDOWN_CACHE_DIR`` or ``~/.cache/mixdown``; False: no cache).
     """
-    if is_array_source(path):  # audio in memory: nothing to key a cache by, and it is cheap to read
+    if isinstance(path, AudioArray):  # audio in memory: nothing to key a cache by, and it is cheap to read
         return SourceAnalysis(*compute(path, stream=stream, levels=True, vad_method=vad_method))
     p = Path(path)
     if not p.is_file():
@@ -107,7 +109,7 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
     if cache_dir is False:
         series, act = compute(p, stream=stream, levels=True, vad_method=vad_method)
         return SourceAnalysis(series, act)
-    vad_dir = cache_directory() if cache_dir in (None, True) else Path(cache_dir) / "vad"
+    vad_dir = cache_directory() if cache_dir is None or cache_dir is True else Path(cache_dir) / "vad"
     root = vad_dir.parent
     lfile, lkey = _levels_file(resolved, stream, root)
     series = _load_levels(lfile, lkey)
@@ -126,5 +128,6 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
             _store_levels(lfile, lkey, series)
         if need_vad:
             act = new_act
+            assert vfile is not None and vkey is not None  # set above when vad_method is
             store_cached(vfile, vkey, act)
     return SourceAnalysis(series, act)

@@ -54,6 +54,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -257,7 +258,7 @@ def file_activity(
     resolved = p.resolve()
     if cache_dir is False:
         return _analyse_file(p, method, stream)
-    directory = cache_directory() if cache_dir in (None, True) else Path(cache_dir)
+    directory = cache_directory() if cache_dir is None or cache_dir is True else Path(cache_dir)
     digest, key = cache_key(resolved, method, stream)
     file = directory / f"{digest}.npz"
     act = load_cached(file, key)
@@ -274,7 +275,7 @@ def detect_file(
     method: str = "silero",
     stream: int | None = None,
     cache_dir: str | os.PathLike[str] | None | bool = None,
-    **opts: float | None,
+    **opts: Any,
 ) -> list[tuple[int, int]]:
     """Speech regions of a file, as half-open sample ranges at ``sample_rate``.
 

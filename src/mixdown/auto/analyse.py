@@ -27,10 +27,13 @@ from ..analysis.source import SourceAnalysis, analyse_source
 from ..errors import AnalysisError
 from ..render.engine import Progress
 from ..render.graph import Graph, check
+from ..session.array_source import ArraySource
 from ..session.model import MASTER, Session
 from .bleed import BleedParams, attribute_speech, timeline_levels
 from .ducking import Region, merge_regions
 
+# a clip's source (a file, or audio in memory for the developer API) and its audio stream
+SourceKey = tuple[Path | ArraySource, int | None]
 
 @dataclass
 class Analysis:
@@ -76,7 +79,7 @@ class Analysis:
                            series.sample_rate, series.hop)
 
 
-def track_levels(graph: Graph, name: str, sources: dict[tuple[Path, int | None], SourceAnalysis]) -> LevelSeries:
+def track_levels(graph: Graph, name: str, sources: dict[SourceKey, SourceAnalysis]) -> LevelSeries:
     """A track's raw level (clips with their gains and fades; no chain, no fader) every 100 ms.
 
     Built from the sources' cached level series: each timeline hop takes the source
@@ -103,7 +106,7 @@ def track_levels(graph: Graph, name: str, sources: dict[tuple[Path, int | None],
     return LevelSeries(energy, sr, hop)
 
 
-def clip_speech(graph: Graph, name: str, sources: dict[tuple[Path, int | None], SourceAnalysis], *,
+def clip_speech(graph: Graph, name: str, sources: dict[SourceKey, SourceAnalysis], *,
                 threshold: float) -> list[Region]:
     """Everything the voice detector calls speech on a track's clips, placed on the timeline.
 
@@ -114,6 +117,7 @@ def clip_speech(graph: Graph, name: str, sources: dict[tuple[Path, int | None], 
     out: list[Region] = []
     for clip in graph.strips[name].clips:
         act = sources[(clip.path, clip.stream)].activity
+        assert act is not None  # dialogue sources are analysed with a VAD method
         cin, cend = clip.source_in, clip.source_in + clip.length
         for a, b in act.regions(sr, threshold=threshold, min_relative_db=None):
             a2, b2 = max(a, cin), min(b, cend)
@@ -162,7 +166,7 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
         raise AnalysisError(
             f"the programme is {1000 * graph.length / graph.sample_rate:.0f} ms long: loudness is only defined "
             "from 400 ms (one BS.1770 gating block), so there is nothing to level or normalise")
-    wanted: dict[tuple[Path, int | None], str | None] = {}
+    wanted: dict[SourceKey, str | None] = {}
     for name, strip in graph.strips.items():
         if strip.kind != "track":
             continue
@@ -176,7 +180,7 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixdown-analyse") as pool:
         jobs = {key: pool.submit(analyse_source, key[0], stream=key[1], vad_method=method,
                                  cache_dir=cache_dir) for key, method in wanted.items()}
-        sources: dict[tuple[Path, int | None], SourceAnalysis] = {}
+        sources: dict[SourceKey, SourceAnalysis] = {}
         for i, (key, job) in enumerate(jobs.items()):
             sources[key] = job.result()
             if progress is not None:
@@ -189,7 +193,11 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
     if dialogue:
         candidates = {name: clip_speech(graph, name, sources, threshold=vad_threshold) for name in dialogue}
         acts = [sources[(c.path, c.stream)].activity for n in dialogue for c in graph.strips[n].clips]
-        hop = max(1, round(acts[0].hop(graph.sample_rate))) if acts else round(graph.sample_rate / 10)
+        if acts:
+            assert acts[0] is not None  # dialogue sources are analysed with a VAD method
+            hop = max(1, round(acts[0].hop(graph.sample_rate)))
+        else:
+            hop = round(graph.sample_rate / 10)
         frames = {name: timeline_levels(graph, name, sources, hop=hop) for name in dialogue}
         speech, removed, quiet = attribute_speech(candidates, frames, bleed, graph.sample_rate)
     # speech so quiet that nothing passes the loudness gate is not dialogue we can level

@@ -61,10 +61,17 @@ def balance_roles(session: Session, analysis: Analysis, dialogue_lufs: float, pa
         hand = f" with the hand fader {track.gain_db:+.1f} dB" if track.gain_db else ""
         if track.automation.get("gain_db"):
             hand += " and its hand automation"
-        decisions.append(Decision(
-            "balance", track.name, f"auto fader {g:+.1f} dB",
-            f"{track.role} measured {loud:.1f} LUFS between speech{hand}; set to {rel:+g} LU against the {dialogue_lufs:g} LUFS "
-            "dialogue", value_db=g, data={"measured_lufs": round(loud, 2), "relative_lu": rel}))
+        decisions.append(
+            Decision(
+                "balance",
+                track.name,
+                f"auto fader {g:+.1f} dB",
+                f"{track.role} measured {loud:.1f} LUFS between speech{hand}; set to {rel:+g} LU against the "
+                f"{dialogue_lufs:g} LUFS dialogue",
+                value_db=g,
+                data={"measured_lufs": round(loud, 2), "relative_lu": rel},
+            )
+        )
     return decisions
 
 

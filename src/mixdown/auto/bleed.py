@@ -34,8 +34,8 @@ not of the mix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,7 +90,7 @@ class FrameLevels:
     hop: int
 
 
-def timeline_levels(graph: Any, name: str, sources: dict[tuple[Path, int | None], Any], *, hop: int) -> FrameLevels:
+def timeline_levels(graph: Any, name: str, sources: Mapping[tuple[Any, int | None], Any], *, hop: int) -> FrameLevels:
     """The speech detector's frame levels of a track's clips, placed on the timeline (dB, no gains)."""
     sr = graph.sample_rate
     n = -(-graph.length // hop) if graph.length else 0
@@ -148,7 +148,7 @@ def correlation(a: np.ndarray, b: np.ndarray, w: int) -> np.ndarray:
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def bleed_attenuation(own: FrameLevels, other: FrameLevels, params: BleedParams, sample_rate: int) -> float | None:
@@ -242,7 +242,7 @@ def _level_floor(regions: list[Region], lv: FrameLevels, sensitivity_db: float,
         return [], sum(b - a for a, b in regions) / sample_rate
     ref = float(np.percentile(alls, 95))
     kept, dropped = [], 0
-    for (a, b), f in zip(regions, frames):
+    for (a, b), f in zip(regions, frames, strict=True):
         f = f[f > FLOOR_DB]
         if f.size and float(np.percentile(f, 95)) >= ref - sensitivity_db:
             kept.append((a, b))

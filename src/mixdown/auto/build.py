@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MediaError, SessionError
@@ -26,8 +27,8 @@ def parse_placed(spec: str) -> tuple[str, str | float]:
     return spec, 0
 
 
-def session_from_files(*, dialogue: list[str], music: list[str] = (), sfx: list[str] = (),
-                       ambience: list[str] = (), sample_rate: int = 48000, layout: str = "stereo",
+def session_from_files(*, dialogue: Sequence[str], music: Sequence[str] = (), sfx: Sequence[str] = (),
+                       ambience: Sequence[str] = (), sample_rate: int = 48000, layout: str = "stereo",
                        base_dir: Path | None = None) -> Session:
     """One track per file, named after the file, with its role; clips start at 0 unless ``file@time``.
 

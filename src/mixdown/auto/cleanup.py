@@ -185,8 +185,14 @@ def _plan_noise(track: Any, name: str, m: TrackMeasure, params: CleanupParams) -
                 f"speech is only {snr:.1f} dB over the noise floor, but there are only {m.pause_s:.2f} s of "
                 f"pauses to learn the noise from (need {params.min_pause_s:g} s)", data=data))
         elif _has_own(track, "denoise", "auto-denoise"):
-            decisions.append(Decision("cleanup", name, "denoise left as it is",
-                                      f"noise floor {snr:.1f} dB under the speech, but the chain already has a denoise"))
+            decisions.append(
+                Decision(
+                    "cleanup",
+                    name,
+                    "denoise left as it is",
+                    f"noise floor {snr:.1f} dB under the speech, but the chain already has a denoise",
+                )
+            )
         else:
             want = params.target_snr_db - snr
             amount = float(np.clip(want, params.min_amount_db, params.max_amount_db))

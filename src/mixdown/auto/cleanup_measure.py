@@ -25,6 +25,7 @@ Planning what to write from these numbers is :mod:`mixdown.auto.cleanup`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -330,7 +331,8 @@ def measure_cleanup(session: Session, analysis: Analysis, params: CleanupParams 
     if not probes:
         return {}
     # after the track's chain (empty, or the processors measured behind), before its fader
-    meters = {(name, "pre"): probe for name, probe in probes.items()}
+    meters: dict[tuple[str, str | int], Callable[[int, np.ndarray], None]] = {
+        (name, "pre"): probe for name, probe in probes.items()}
     for _ in Renderer(graph, block_size=block_size, meters=meters).blocks():
         pass
     out: dict[str, TrackMeasure] = {}

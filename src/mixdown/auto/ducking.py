@@ -24,7 +24,6 @@ a hand-made duck is honoured, and auto only ducks what is still too loud.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import Any
 
 import numpy as np

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..dsp.automation import Envelope
-from ..session.model import MASTER, AutoLayer, Keyframe, ProcessorSpec, Session
+from ..session.model import MASTER, AutoLayer, Bus, Keyframe, Master, ProcessorSpec, Session, Track
 from .decisions import Decision
 
 AUTO_PREFIX = "auto-"
@@ -73,7 +73,8 @@ def strip_auto(session: Session) -> list[Decision]:
                                       "lane as it is"))
         obj.auto = AutoLayer(gain_db=layer.gain_db if keep_gain else 0.0,
                              automation=dict(layer.automation) if keep_lane else {}, edited=list(layer.edited))
-    for strip in [*session.tracks, *session.buses, session.master]:
+    strips: list[Track | Bus | Master] = [*session.tracks, *session.buses, session.master]
+    for strip in strips:
         if any(is_auto_processor(p) for p in strip.chain):
             strip.chain = [p for p in strip.chain if not is_auto_processor(p)]
     return decisions

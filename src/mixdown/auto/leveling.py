@@ -97,8 +97,14 @@ def level_dialogue(session: Session, analysis: Analysis, params: LevelingParams)
             continue
         speech = analysis.speech[track.name]
         if not speech:
-            decisions.append(Decision("warning", track.name, "not leveled",
-                                      "no speech of this speaker was found (only silence or the other speakers' bleed)"))
+            decisions.append(
+                Decision(
+                    "warning",
+                    track.name,
+                    "not leveled",
+                    "no speech of this speaker was found (only silence or the other speakers' bleed)",
+                )
+            )
             continue
         gains, clip_decisions = _clip_gains(session, track, analysis, speech, params)
         decisions += clip_decisions

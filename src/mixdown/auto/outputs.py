@@ -50,7 +50,9 @@ class StemsReport:
     clipped: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        r = (lambda x: None if x is None else round(x, 2))
+        def r(x: float | None) -> float | None:
+            return None if x is None else round(x, 2)
+
         return {"gain_db": round(self.gain_db, 3), "residual_peak_dbfs": r(self.residual_peak_dbfs),
                 "residual_db": r(self.residual_db), "clipped": self.clipped,
                 "what": "post-fader role stems at the mix's loudness gain and master fader, before the limiter; "

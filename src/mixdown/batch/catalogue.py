@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
+
 from .result import Finding, JobRecord
 
 DURATION_MATCH_S = 0.05  # versions of one programme are conformed to the frame

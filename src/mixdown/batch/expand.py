@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..auto.build import parse_placed
-from ..targets import get_target
 from ..errors import MixdownError
 from ..pipeline import Job
+from ..targets import get_target
 from .manifest import Entry, ManifestError
 from .spec import OUTPUT_FIELDS, ROLES, BatchJob
 

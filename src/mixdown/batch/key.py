@@ -19,9 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..auto.build import parse_placed
 from ..errors import MediaError, MixdownError
+from ..version import __version__
 from .spec import ROLES, BatchJob
 
 MIB = 1 << 20
@@ -136,7 +136,9 @@ def _session_sources(job: Any) -> list[tuple[str, str]]:
     out = []
     for track in session.tracks:
         for i, clip in enumerate(track.clips):
-            out.append((f"track {track.name!r} clip {i + 1}", str(session.resolve(clip.source).resolve())))
+            src = session.resolve(clip.source)
+            assert isinstance(src, Path), "a batch job's session is read from YAML: its sources are paths"
+            out.append((f"track {track.name!r} clip {i + 1}", str(src.resolve())))
     return out
 
 

@@ -168,7 +168,7 @@ class BatchResult:
         }
 
     def to_json(self) -> dict[str, Any]:
-        from .. import __version__
+        from ..version import __version__
 
         return {"mixdown": __version__, "manifest": self.manifest, "state": self.state,
                 "summary": self.summary(), "catalogue": [f.to_json() for f in self.findings],

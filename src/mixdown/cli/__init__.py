@@ -15,9 +15,22 @@ import sys
 
 import typer
 
-from . import auto, check, deliver, measure, processors, render, report, sync, targets, timeline  # noqa: F401  (registration)
-from . import batch, studio  # noqa: F401  (registration)
-from . import binaural, preview  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)  # noqa: F401  (registration)  # noqa: F401  (registration)
+    auto,
+    batch,
+    binaural,
+    check,
+    deliver,
+    measure,
+    preview,
+    processors,
+    render,
+    report,
+    studio,
+    sync,
+    targets,
+    timeline,
+)
 from .app import app
 from .auto import expand_role_flags
 
@@ -96,10 +109,12 @@ def _warnings_as_lines() -> None:
 def _usage_message(exc: Exception) -> str:
     """A command-line usage error as one line, without the parser's own vocabulary."""
     msg = " ".join(str(exc.format_message()).split())  # type: ignore[attr-defined]
-    for theirs, ours in (("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
-                         ("Input should be a valid number, unable to parse string as a number", "must be a number"),
-                         ("Input should be a valid integer, got a number with a fractional part", "must be a whole number"),
-                         ("Input should be", "must be")):
+    for theirs, ours in (
+        ("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
+        ("Input should be a valid number, unable to parse string as a number", "must be a number"),
+        ("Input should be a valid integer, got a number with a fractional part", "must be a whole number"),
+        ("Input should be", "must be"),
+    ):
         msg = msg.replace(theirs, ours)
     ctx = getattr(exc, "ctx", None)
     command = "mixdown" + (f" {ctx.info_name}" if ctx is not None and ctx.parent is not None else "")
@@ -163,9 +178,8 @@ def main(argv: list[str] | None = None) -> None:
             m.reset()
 
 
-def _interrupted(exc: KeyboardInterrupt) -> None:
+def _interrupted(exc: BaseException | None) -> None:
     import signal
-
     import threading
 
     signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
@@ -182,9 +196,10 @@ def _interrupted(exc: KeyboardInterrupt) -> None:
 
 def _internal(exc: Exception) -> None:
     # usage errors of the (vendored) click inside typer: one line, like every other error
-    if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+    code = getattr(exc, "exit_code", None)
+    if hasattr(exc, "format_message") and isinstance(code, int):
         typer.echo(f"mixdown: error: {_usage_message(exc)}", err=True)
-        sys.exit(exc.exit_code)
+        sys.exit(code)
     if type(exc).__name__ == "Abort":
         sys.exit(1)
     if os.environ.get("MIXDOWN_DEBUG"):

@@ -15,11 +15,21 @@ from .common import echo_error, num, number_option
 @app.command()
 def batch(
     manifest: Path = typer.Argument(..., help="the jobs: a YAML or CSV manifest"),
-    workers: Optional[int] = number_option(None, "--workers", help="worker processes (default: min(cores, RAM / a job's peak memory))", min=1, max=1024),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786 (shared storage needed)"),
-    state: Optional[Path] = typer.Option(None, "--state", help="the state database (default: MANIFEST-NAME.batch.sqlite beside it)"),
-    report: Optional[Path] = typer.Option(None, "--report", help="folder for report.csv/.json/.html (default: MANIFEST-NAME-report/ beside it)"),
-    retries: int = number_option(2, "--retries", help="times a job whose worker died is run again (bad input never is)", min=0, max=100),
+    workers: Optional[int] = number_option(
+        None, "--workers", help="worker processes (default: min(cores, RAM / a job's peak memory))", min=1, max=1024
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="an existing Dask scheduler, e.g. tcp://host:8786 (shared storage needed)"
+    ),
+    state: Optional[Path] = typer.Option(
+        None, "--state", help="the state database (default: MANIFEST-NAME.batch.sqlite beside it)"
+    ),
+    report: Optional[Path] = typer.Option(
+        None, "--report", help="folder for report.csv/.json/.html (default: MANIFEST-NAME-report/ beside it)"
+    ),
+    retries: int = number_option(
+        2, "--retries", help="times a job whose worker died is run again (bad input never is)", min=0, max=100
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="list the jobs and what would run; run and write nothing"),
     force: bool = typer.Option(False, "--force", help="run every job again, done or not"),
     only_failed: bool = typer.Option(False, "--only-failed", help="run only the jobs that failed last time"),

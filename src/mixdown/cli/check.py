@@ -18,25 +18,36 @@ def check_command(
     files: list[Path] = typer.Argument(..., help="audio or video files (anything FFmpeg reads)"),
     target: str | None = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
     lufs: float | None = number_option(None, "--lufs", help="custom target loudness", min=-60, max=-1, unit="LUFS"),
-    true_peak: float | None = number_option(None, "--true-peak", help="custom true-peak ceiling", min=-20, max=0, unit="dBTP"),
-    tolerance: float | None = number_option(None, "--tolerance", help="allowed loudness deviation, ±", min=0, max=10,
-                                            unit="LU"),
-    stream: int | None = number_option(None, "--stream", help="audio stream to check (default: the first)", min=0, max=999),
-    max_silence: float = number_option(5.0, "--max-silence", help="longest silence at head or tail (-1: not checked)",
-                                       min=-1, max=86400, unit="s"),
+    true_peak: float | None = number_option(
+        None, "--true-peak", help="custom true-peak ceiling", min=-20, max=0, unit="dBTP"
+    ),
+    tolerance: float | None = number_option(
+        None, "--tolerance", help="allowed loudness deviation, ±", min=0, max=10, unit="LU"
+    ),
+    stream: int | None = number_option(
+        None, "--stream", help="audio stream to check (default: the first)", min=0, max=999
+    ),
+    max_silence: float = number_option(
+        5.0, "--max-silence", help="longest silence at head or tail (-1: not checked)", min=-1, max=86400, unit="s"
+    ),
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
-    devices: str | None = typer.Option(None, "--devices", help="also translation QC on these playback devices "
-                                       "(phone,earbuds,laptop,tv,car or all; see `mixdown preview`); advice only"),
+    devices: str | None = typer.Option(
+        None,
+        "--devices",
+        help="also translation QC on these playback devices "
+        "(phone,earbuds,laptop,tv,car or all; see `mixdown preview`); advice only",
+    ),
 ) -> None:
-    """Check files against a delivery spec: loudness, true peak, LRA; and QC: clipping, DC, phase, mono fold-down, dropouts, silence.
+    """Check files against a delivery spec: loudness, true peak, LRA; and QC: clipping, DC, phase, mono
+    fold-down, dropouts, silence.
 
     Exit 0 when every file passes every requirement, 3 when any fails, 2 when a file
     cannot be read.
     """
-    from ..errors import MixdownError
     from ..deliver.check import check_file, format_result
+    from ..errors import MixdownError
     from ..targets import get_target
 
     if vad not in ("silero", "energy"):

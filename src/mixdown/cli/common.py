@@ -122,7 +122,7 @@ def num(x: float | None, fmt: str = "{:.1f}") -> str:
 
 def measure_keys(file: str, res: Any) -> dict[str, Any]:
     """The keys of ``measure --json`` for one file (``layout`` and ``layout_assumed`` when a layout was assumed)."""
-    data = {"file": file}
+    data: dict[str, Any] = {"file": file}
     data.update(res.to_json())
     if getattr(res, "layout_assumed", False):
         data.update({"layout": res.layout, "layout_assumed": True})
@@ -148,7 +148,10 @@ def media_root_option() -> Any:
 
 
 def check_media_root(path: Path, media_root: Path | None) -> None:
-    """Refuse ``--media-root`` with a session file (its clip sources are paths it names; the option would do nothing)."""
+    """Refuse ``--media-root`` with a session file.
+
+    Its clip sources are paths it names; the option would do nothing.
+    """
     if media_root is None:
         return
     from ..interchange import is_timeline
@@ -188,7 +191,9 @@ def echo_error(message: str) -> None:
 
 
 #: ``--allow-truncated``, the same on every command that reads media.
-ALLOW_TRUNCATED_HELP = "read media cut short (or whose header promises more than it holds) as far as it goes, with a warning"
+ALLOW_TRUNCATED_HELP = (
+    "read media cut short (or whose header promises more than it holds) as far as it goes, with a warning"
+)
 
 
 def read_media(*, allow_truncated: bool) -> None:

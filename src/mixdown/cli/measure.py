@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -42,7 +43,7 @@ def measure(
     from ..errors import MixdownError
 
     read_media(allow_truncated=allow_truncated)
-    results = []
+    results: list[dict[str, Any]] = []
     failed = False
     for f in files:
         try:

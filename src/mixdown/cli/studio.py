@@ -13,12 +13,17 @@ from .common import check_media_root, media_root_option, number_option
 
 @app.command()
 def studio(
-    session: Path = typer.Argument(..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"),
+    session: Path = typer.Argument(
+        ..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"
+    ),
     port: int = number_option(0, "--port", help="port on 127.0.0.1 (0: any free port)", min=0, max=65535),
     no_browser: bool = typer.Option(False, "--no-browser", help="print the address only; do not open a browser"),
     media_root: Path | None = media_root_option(),
-    target: Optional[str] = typer.Option(None, "--target", help="delivery preset for the loudness band and Render's "
-                                                                 "compliance (default: the session's, else ebu-r128)"),
+    target: Optional[str] = typer.Option(
+        None,
+        "--target",
+        help="delivery preset for the loudness band and Render's compliance (default: the session's, else ebu-r128)",
+    ),
 ) -> None:
     """Review, listen to and adjust a session in the browser; what you change is the session file.
 

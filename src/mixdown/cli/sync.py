@@ -16,10 +16,12 @@ from .common import number_option
 def sync(
     reference: Path = typer.Argument(..., help="the camera's (or any reference) recording"),
     external: Path = typer.Argument(..., help="the external recording to align (lavalier, recorder)"),
-    sample_rate: Optional[int] = number_option(None, "--sample-rate", help="rate of the reported offset", min=8000,
-                                               max=384000, unit="Hz"),
-    max_offset: Optional[float] = number_option(None, "--max-offset", help="largest offset searched", min=0.001, max=86400,
-                                                unit="s"),
+    sample_rate: Optional[int] = number_option(
+        None, "--sample-rate", help="rate of the reported offset", min=8000, max=384000, unit="Hz"
+    ),
+    max_offset: Optional[float] = number_option(
+        None, "--max-offset", help="largest offset searched", min=0.001, max=86400, unit="s"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON"),
 ) -> None:
     """Find where an external recording sits against a reference, to the sample (or refuse)."""

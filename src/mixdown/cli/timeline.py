@@ -20,7 +20,9 @@ def import_(
     role: list[str] = typer.Option([], "--role", help="TRACK=ROLE, overriding the role inferred from names"),
     frame_rate: Optional[str] = typer.Option(None, "--frame-rate", help="frame rate of an EDL (EDLs do not say)"),
     sequence: Optional[str] = typer.Option(None, "--sequence", help="which sequence, when the file has several"),
-    sample_rate: int = number_option(48000, "--sample-rate", help="session sample rate", min=8000, max=384000, unit="Hz"),
+    sample_rate: int = number_option(
+        48000, "--sample-rate", help="session sample rate", min=8000, max=384000, unit="Hz"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the import report as JSON"),
 ) -> None:
     """Import an editor's timeline as a session, listing everything it could not carry."""
@@ -49,8 +51,9 @@ def import_(
                                       frame_rate=frame_rate, sequence=sequence)
     from ..files.guard import current
 
-    if current() is not None:
-        current().add_session(session)
+    guard = current()
+    if guard is not None:
+        guard.add_session(session)
     save_session(session, output)
     if as_json:
         typer.echo(json.dumps({"session": str(output), "report": report.to_dict()}, indent=2))

@@ -28,6 +28,7 @@ from ..errors import SessionError
 from .base import Param, Processor
 from .eq import check_block, envelope_extremes, rbj_biquad
 
+
 class Dehum(Processor):
     """Mains hum removal: notches at ``freq_hz`` and its harmonics.
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
@@ -48,7 +49,7 @@ CONTROL_PERIOD = 32  # longest stretch between coefficient updates of automated 
 #: How often automation can change a parameter, as ``Param.rate`` says it.
 RATES = ("sample", "control", "frame")
 
-REGISTRY: dict[str, type["Processor"]] = {}
+REGISTRY: dict[str, type[Processor]] = {}
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,7 @@ class Processor:
         if bounds is None:
             yield 0, n
             return
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in pairwise(bounds):
             yield int(a), int(b)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -397,9 +398,9 @@ def control_segments(knots: np.ndarray, position: int, n: int) -> tuple[np.ndarr
     inner = knots[i0:i1]
     starts = np.union1d(np.concatenate(([position], grid)), inner).astype(np.int64)
     cell = starts - starts % p
-    i = np.searchsorted(knots, starts, side="right")
-    prev = np.where(i > 0, knots[np.maximum(i - 1, 0)], np.iinfo(np.int64).min)
-    nxt = np.where(i < len(knots), knots[np.minimum(i, len(knots) - 1)], np.iinfo(np.int64).max)
+    after = np.searchsorted(knots, starts, side="right")
+    prev = np.where(after > 0, knots[np.maximum(after - 1, 0)], np.iinfo(np.int64).min)
+    nxt = np.where(after < len(knots), knots[np.minimum(after, len(knots) - 1)], np.iinfo(np.int64).max)
     lo = np.maximum(cell, prev)
     hi = np.minimum(cell + p, nxt)
     return starts, lo + (hi - lo - 1) // 2

@@ -69,7 +69,8 @@ class Chain(Processor):
         if self.fader is not None:
             self.fader.reset()
 
-    def _process(self, block: np.ndarray, position: int, key: object = None) -> np.ndarray:
+    def _process(self, block: np.ndarray, position: int,
+                 key: Mapping[str, np.ndarray] | np.ndarray | None = None) -> np.ndarray:
         return self.run(block, position, keys=key)[1]
 
     def run(self, block: np.ndarray, position: int, *, keys: Mapping[str, np.ndarray] | np.ndarray | None = None,
@@ -82,7 +83,7 @@ class Chain(Processor):
         want = set(points)
         at: dict[int, np.ndarray] = {}
         x = block
-        for k, (proc, sc) in enumerate(zip(self.inserts, self.sidechains)):
+        for k, (proc, sc) in enumerate(zip(self.inserts, self.sidechains, strict=True)):
             if sc is not None:
                 key = keys if isinstance(keys, np.ndarray) else (keys or {}).get(sc)
                 if key is None:

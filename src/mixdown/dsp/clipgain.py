@@ -79,7 +79,9 @@ class ClipGain:
         db = self.gain_db + (self.envelope.at_positions(i) if self.envelope is not None else 0.0)
         amp = np.asarray(db_to_amp(db)) * np.ones(i.shape)
         if self.fade_in:
-            amp = amp * np.where(i < self.fade_in, fade_curve(np.clip(i / self.fade_in, 0.0, 1.0), self.fade_in_shape), 1.0)
+            amp = amp * np.where(
+                i < self.fade_in, fade_curve(np.clip(i / self.fade_in, 0.0, 1.0), self.fade_in_shape), 1.0
+            )
         if self.fade_out:
             amp = amp * self._fade_out(i)
         return amp

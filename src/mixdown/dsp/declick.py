@@ -18,6 +18,7 @@ from .base import Param, Processor
 from .eq import check_block, envelope_extremes
 from .stream import Ring
 
+
 def _ar_coefficients(r: np.ndarray, order: int) -> np.ndarray:
     """AR coefficients ``a`` (x[n] ~ sum a_k x[n-k]) from autocorrelations, one row per frame.
 
@@ -252,8 +253,8 @@ class Declick(Processor):
                     continue  # longer than a click: a plosive, a drum
                 events.append((base + g0, base + g1, c, int(row)))
         events.sort()
-        for g0, g1, c, row in events:
-            self._repair(c, g0 - self._MARGIN, g1 + self._MARGIN, a[row])
+        for g0, g1, c, ev_row in events:
+            self._repair(c, g0 - self._MARGIN, g1 + self._MARGIN, a[ev_row])
 
     def _repair(self, c: int, g0: int, g1: int, a: np.ndarray) -> None:
         """Replace samples [g0, g1) of channel ``c`` by least-squares AR interpolation.

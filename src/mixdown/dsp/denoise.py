@@ -25,6 +25,7 @@ from .base import Param, Processor
 from .eq import check_block, envelope_extremes
 from .stream import Ring, envelope_per_frame
 
+
 #: Names of the noise-profile parameters, one per third-octave band (25 Hz .. 20 kHz).
 def _profile_names() -> tuple[str, ...]:
     return tuple(f"noise_{n}_db" for n in THIRD_OCTAVE_NOMINAL)
@@ -47,7 +48,7 @@ def _denoise_params() -> dict[str, Param]:
         "release_ms": Param(80.0, 0.0, 1000.0, "ms", rate="frame",
                             doc="time constant of the gain closing after a sound ends, ms"),
     }
-    for name, fc in zip(PROFILE_PARAMS, THIRD_OCTAVE_HZ):
+    for name, fc in zip(PROFILE_PARAMS, THIRD_OCTAVE_HZ, strict=True):
         params[name] = Param(PROFILE_FLOOR_DB, PROFILE_FLOOR_DB, 0.0, "dB", rate="frame",
                              doc=f"noise profile: level of the third-octave band at {fc:.0f} Hz, dB re FS^2")
     return params
@@ -146,12 +147,12 @@ class Denoise(Processor):
             b = np.concatenate([self._g_prev[None, :], g_db], axis=0) + idx
             return np.maximum.accumulate(b, axis=0)[1:] - idx[1:]
         # an automated release: the recursion itself, frame by frame (delta differs per frame)
-        rel = np.asarray(envelope_per_frame(self, "release_ms", centres))
+        rels = np.asarray(envelope_per_frame(self, "release_ms", centres))
         out = np.empty_like(g_db)
         g = self._g_prev
         for t in range(g_db.shape[0]):
-            if rel[t] > 0.0:
-                delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rel[t] / 1000.0)
+            if rels[t] > 0.0:
+                delta = 20.0 / math.log(10.0) * h / (self.sample_rate * rels[t] / 1000.0)
                 g = np.maximum(g_db[t], g - delta)
             else:
                 g = g_db[t]
@@ -215,7 +216,8 @@ class Denoise(Processor):
         self._next += count * h
         self._x.drop_before(self._next)
 
-        # power of frames (first_new - 4) .. (first_new + count - 1); apply to (first_new - 2) .. (first_new + count - 3)
+        # power of frames (first_new - 4) .. (first_new + count - 1);
+        # apply to (first_new - 2) .. (first_new + count - 3)
         p_all = np.concatenate([self._p_hist, power], axis=0)
         x_all = np.concatenate([self._x_hist, spec], axis=1)
         self._p_hist = p_all[-4:]
@@ -248,7 +250,7 @@ class Denoise(Processor):
         y = np.fft.irfft(x_all[:, :count] * gains, n=n, axis=-1) * (self._win * self._norm)  # (C, count, n)
         # overlap-add: hop-sized pieces r of each frame land r hops after its start
         r_n = n // h
-        acc = np.zeros((self.channels, count + r_n - 1, h))
+        acc: np.ndarray = np.zeros((self.channels, count + r_n - 1, h))
         pieces = y.reshape(self.channels, count, r_n, h)
         for r in range(r_n):
             acc[:, r : r + count] += pieces[:, :, r]
@@ -270,4 +272,4 @@ def noise_profile_params(levels_db: np.ndarray | list[float], *, decimals: int =
     for i in np.flatnonzero(~np.isfinite(lv)):
         lv[i] = lv[valid[np.argmin(np.abs(valid - i))]]
     lv = np.clip(lv, PROFILE_FLOOR_DB, 0.0)
-    return {name: round(float(v), decimals) for name, v in zip(PROFILE_PARAMS, lv)}
+    return {name: round(float(v), decimals) for name, v in zip(PROFILE_PARAMS, lv, strict=True)}

@@ -11,10 +11,11 @@ after ``attack_ms`` (or ``release_ms``) the gain has covered 1 - 1/e of a step.
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
-from .automation import db_to_amp
 from ..core.truepeak import TAPS_PER_PHASE, interpolator_phases
+from .automation import db_to_amp
 from .base import Param, Processor
 from .eq import check_block
 

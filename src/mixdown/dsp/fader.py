@@ -73,5 +73,5 @@ class Fader(Processor):
         gl, gr = pan_gains(pan, mono_source=mono) if np.ndim(pan) else static_pan_gains(float(pan), mono)
         src_l = x[0]
         src_r = x[0] if mono else x[1]
-        return np.stack([src_l * np.float32(gl) if np.ndim(gl) == 0 else src_l * gl.astype(np.float32),
-                         src_r * np.float32(gr) if np.ndim(gr) == 0 else src_r * gr.astype(np.float32)])
+        return np.stack([src_l * np.float32(gl) if np.ndim(gl) == 0 else src_l * np.asarray(gl).astype(np.float32),
+                         src_r * np.float32(gr) if np.ndim(gr) == 0 else src_r * np.asarray(gr).astype(np.float32)])

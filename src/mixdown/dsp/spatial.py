@@ -76,11 +76,12 @@ def pan_mono_to_stereo(mono: np.ndarray, pan: float | np.ndarray) -> np.ndarray:
 class Pan(Processor):
     """Stereo balance with the strips' constant-power law and unity gain at the centre.
 
-    The law is :func:`~mixdown.dsp.panlaw.pan_gains` (the fader's). With ``theta = (pan + 1) pi / 4`` the left gain is ``min(1, sqrt(2) cos theta)`` and
-    the right ``min(1, sqrt(2) sin theta)``: the centre leaves both sides unchanged, a
-    side turned towards the other falls along the cosine to silence at +-1. On a
-    mono stream there is nothing to balance and the signal passes unchanged; on 5.1
-    the front and surround pairs are balanced, centre and LFE untouched.
+    The law is :func:`~mixdown.dsp.panlaw.pan_gains` (the fader's). With
+    ``theta = (pan + 1) pi / 4`` the left gain is ``min(1, sqrt(2) cos theta)`` and the
+    right ``min(1, sqrt(2) sin theta)``: the centre leaves both sides unchanged, a side
+    turned towards the other falls along the cosine to silence at +-1. On a mono stream
+    there is nothing to balance and the signal passes unchanged; on 5.1 the front and
+    surround pairs are balanced, centre and LFE untouched.
 
     Parameters
     ----------
@@ -325,7 +326,7 @@ class Reverb(Processor):
 
     def _wet(self, x: np.ndarray) -> np.ndarray:
         wet = np.zeros(x.shape, dtype=np.float32)
-        for idx, verb in zip(self._groups, self._verbs):
+        for idx, verb in zip(self._groups, self._verbs, strict=True):
             wet[idx] = verb.process(
                 np.ascontiguousarray(x[idx]), float(self.sample_rate), buffer_size=_PB_BUFFER, reset=False
             )

@@ -113,7 +113,7 @@ def build_session(
 
     session = Session(
         sample_rate=sr,
-        layout=ir.layout,  # type: ignore[arg-type]
+        layout=ir.layout,
         frame_rate=rate_text(ir.frame_rate),
         drop_frame=ir.drop_frame,
         start_timecode=start_tc,
@@ -153,7 +153,9 @@ def _make_track(t: TrackIR, name: str, sr: int, report: ImportReport, *, frame: 
         track.auto = _auto_layer(t.auto, 1 << 62, sr)
     _track_pan(track, t, pan_segments, sr, report)
     hint = t.role_hint
-    role, why = infer_role(t.name, [c.name for c in t.clips] + [Path(url_to_path(c.ref)).name for c in t.clips if c.ref], hint)
+    role, why = infer_role(
+        t.name, [c.name for c in t.clips] + [Path(url_to_path(c.ref)).name for c in t.clips if c.ref], hint
+    )
     track.role = role  # type: ignore[assignment]
     report.roles[name] = (role, why)
     return track
@@ -180,6 +182,7 @@ def _merge_channel_pairs(tracks: list[TrackIR], report: ImportReport) -> None:
         keep: list[ClipIR] = []
         for c in t.clips:
             twin = twin_track = None
+            assert c.timing is not None  # ClipIR.__post_init__ sets it
             for other_track, other in seen.get(c.timing, []):
                 linked = c.link is not None and c.link == other.link
                 channels = c.channel is not None and other.channel is not None and c.channel != other.channel
@@ -194,6 +197,7 @@ def _merge_channel_pairs(tracks: list[TrackIR], report: ImportReport) -> None:
                 report.add("approximated", "channel levels",
                            f"the channels of {c.name!r} had different levels; the session uses channel "
                            f"{twin.channel or 1}'s", c.where)
+            assert twin_track is not None  # found with twin
             if twin_track is not t:
                 report.add("info", "channel pair",
                            f"{c.name!r} on track {t.name!r} is the other channel of the clip on track "
@@ -242,8 +246,8 @@ def _resolve_media(tracks: list[TrackIR], resolver: MediaResolver, report: Impor
                                f"{c.name!r}: source time is before the start of {found.name!r}; in-point set to 0",
                                c.where)
                     c.source_in = Fraction(0)
-    for ref, where in resolver.ambiguous.items():
-        report.add("warning", "media", f"several files match {ref!r}; used {resolver.ambiguous[ref][0]}")
+    for ref, candidates in resolver.ambiguous.items():
+        report.add("warning", "media", f"several files match {ref!r}; used {candidates[0]}")
     if missing:
         shown = list(missing.items())[:20]
         lines = "; ".join(f"{url_to_path(r) or r} (first used at {w})" for r, w in shown)
@@ -287,7 +291,7 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
         report.add("approximated", "in-point", f"{c.name!r} has an in-point before its media start; set to 0", c.where)
         src_in = 0
     available = _available(c.ref, sr)
-    if available is not None and src_in + length > available:
+    if available is not None and c.ref is not None and src_in + length > available:  # available: c.ref is a file
         over = src_in + length - available
         if over <= frame and available > src_in:
             # a timeline on a frame grid reaches past the end of its media by part of a frame
@@ -318,7 +322,9 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
         f = getattr(c, which)
         if f is not None:
             # measured between rounded positions, so a crossfade's fades equal the clips' overlap
-            edge = round((c.start + f.length) * sr) - start if which == "fade_in" else end - round((c.end - f.length) * sr)
+            edge = (
+                round((c.start + f.length) * sr) - start if which == "fade_in" else end - round((c.end - f.length) * sr)
+            )
             n = min(max(edge, 0), length)
             if n > 0:
                 fades[which] = (n, f.shape)
@@ -336,7 +342,7 @@ def _make_clip(c: ClipIR, sr: int, report: ImportReport, frame: int = 0):
 
 def _auto_layer(a: AutoIR, length: int, sr: int) -> AutoLayer:
     keys, const = _clip_keys(a.gain_keys, length, sr, "dB")
-    layer = AutoLayer(gain_db=_db(a.gain_db + (const or 0.0)), edited=list(a.edited))  # type: ignore[arg-type]
+    layer = AutoLayer(gain_db=_db(a.gain_db + (const or 0.0)), edited=list(a.edited))
     if keys:
         layer.automation["gain_db"] = [Keyframe(t=_t(p), v=_db(v), interp=i) for p, v, i in keys]
     return layer
@@ -382,10 +388,10 @@ def _apply_role_overrides(tracks: list[Track], roles: dict[str, str], report: Im
         role_l = role.strip().lower()
         if role_l not in ROLES:
             raise TimelineError(f"role {role!r} for track {key!r} is not one of {', '.join(ROLES)}", file=path)
-        t = by_name.get(key.strip().lower())
-        if t is None:
+        found = by_name.get(key.strip().lower())
+        if found is None:
             raise TimelineError(
                 f"--role names track {key!r}, but the timeline's audio tracks are: "
                 f"{', '.join(t.name for t in tracks) or 'none'}", file=path)
-        t.role = role_l  # type: ignore[assignment]
-        report.roles[t.name] = (role_l, "set on the command line")
+        found.role = role_l  # type: ignore[assignment]  # a str checked against ROLES, not the Literal
+        report.roles[found.name] = (role_l, "set on the command line")

@@ -132,7 +132,7 @@ def write_edl(session: Session, path: Path, *, name: str) -> list[str]:
     if channels:
         notes.append(f"an EDL has no track names or roles: channels are {names}")
     events: list[tuple[int, str]] = []
-    for ci, (track, lane) in enumerate(channels):
+    for ci, (_track, lane) in enumerate(channels):
         chan = "A" if ci == 0 else f"A{ci + 1}"
         for j, p in enumerate(lane.items):
             s_f, e_f = to_frame(p.start), to_frame(p.end)

@@ -47,7 +47,11 @@ def report_other_filters(el: ET.Element, name: str, where: str, report: ImportRe
         eff = f.find("effect")
         eid = (child_text(eff, "effectid") or "").lower()
         ename = child_text(eff, "name") or eid or "?"
-        if eid in ("audiolevels", "audiopan", "timeremap") or ename.lower() in ("audio levels", "audio pan", "time remap"):
+        if eid in ("audiolevels", "audiopan", "timeremap") or ename.lower() in (
+            "audio levels",
+            "audio pan",
+            "time remap",
+        ):
             continue
         if (child_text(eff, "mediatype") or "audio").lower() == "video":
             continue
@@ -97,7 +101,7 @@ def read_levels(el: ET.Element, ir: ClipIR, crate: Fraction, cin: int, where: st
                 lo = number(child_text(p, "valuemin") or "-1", "<valuemin>")
                 hi = number(child_text(p, "valuemax") or "1", "<valuemax>")
 
-                def norm(v: float) -> float:
+                def norm(v: float, lo: float = lo, hi: float = hi) -> float:  # bound: this parameter's range
                     return max(-1.0, min(1.0, -1.0 + 2.0 * (v - lo) / (hi - lo))) if hi > lo else 0.0
 
                 kfs = p.findall("keyframe")
@@ -109,8 +113,8 @@ def read_levels(el: ET.Element, ir: ClipIR, crate: Fraction, cin: int, where: st
                     ir.pan = norm(number(child_text(p, "value") or "0", "<value>"))
         elif "gain" == (child_text(eff, "name") or "").strip().lower():
             for p in eff.findall("parameter") if eff is not None else []:
-                val = number(child_text(p, "value") or "0", "<value>")
-                ir.gain_db += val
+                gain = number(child_text(p, "value") or "0", "<value>")
+                ir.gain_db += gain
                 report.add("approximated", "gain filter",
-                           f"'Gain' filter on {ir.name!r} read as {val:+g} dB clip gain", where)
+                           f"'Gain' filter on {ir.name!r} read as {gain:+g} dB clip gain", where)
                 break

@@ -104,8 +104,11 @@ class _Reader:
                 raise TimelineError(f"no sequence named {sequence!r} (sequences: {names})", file=self.path)
             chosen = named[0]
         elif len(seqs) > 1:
-            self.report.add("info", "other sequences",
-                            f"the file holds {len(seqs)} sequences; imported the first, {(child_text(chosen, 'name') or '?')!r}")
+            self.report.add(
+                "info",
+                "other sequences",
+                f"the file holds {len(seqs)} sequences; imported the first, {(child_text(chosen, 'name') or '?')!r}",
+            )
         seq = chosen
         rate = _rate(seq, None)
         if rate is None:
@@ -127,7 +130,8 @@ class _Reader:
                 m = re.fullmatch(r"(\d{1,2})[:;](\d{1,2})[:;](\d{1,2})[:;](\d{1,3})", string)
                 if m is None:
                     raise TimelineError(f"<timecode><string> {shown(string)} is not timecode HH:MM:SS:FF")
-                start_frames = tc_to_frames(*(int(g) for g in m.groups()), tc_rate, drop)
+                hh, mm, ss, ff = (int(g) for g in m.groups())
+                start_frames = tc_to_frames(hh, mm, ss, ff, tc_rate, drop)
         self.tc_rate, self.tc_drop = tc_rate, drop
         # the session counts start frames at the sequence rate
         self.start_frames = round(Fraction(start_frames) * rate / tc_rate)
@@ -157,8 +161,8 @@ class _Reader:
                                 f"the sequence has {nout} output channels; the session is stereo")
         self._report_video(seq)
         ir.tracks = self.read_tracks(seq, rate)
-        for m in seq.findall("marker"):
-            self.report.add("dropped", "marker", f"sequence marker {(child_text(m, 'name') or '')!r}")
+        for marker in seq.findall("marker"):
+            self.report.add("dropped", "marker", f"sequence marker {(child_text(marker, 'name') or '')!r}")
         return ir
 
     def _report_video(self, seq: ET.Element) -> None:
@@ -193,9 +197,12 @@ class _Reader:
             elif el.tag == "transitionitem":
                 items.append(("transition", el, []))
             elif el.tag == "generatoritem":
-                self.report.add("dropped", "generator",
-                                f"generator {(child_text(el, 'name') or child_text(el, 'effect/name') or '?')!r} on an audio track",
-                                f"track {track.name!r}")
+                self.report.add(
+                    "dropped",
+                    "generator",
+                    f"generator {(child_text(el, 'name') or child_text(el, 'effect/name') or '?')!r} on an audio track",
+                    f"track {track.name!r}",
+                )
             if el.tag in ("clipitem", "transitionitem", "generatoritem"):
                 prev_el = el
         for i, (kind, el, _) in enumerate(items):
@@ -318,8 +325,8 @@ class _Reader:
         if trackindex is not None:
             ir.channel = trackindex
             ir.channel_count = channels
-        links = sorted(child_text(l, "linkclipref") or "" for l in el.findall("link")
-                       if (child_text(l, "mediatype") or "audio") == "audio")
+        links = sorted(child_text(link, "linkclipref") or "" for link in el.findall("link")
+                       if (child_text(link, "mediatype") or "audio") == "audio")
         if links:
             ir.link = "|".join(links)
         read_levels(el, ir, crate, cin, where, self.report)

@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from fractions import Fraction
+from itertools import pairwise
 
 from ..errors import TimelineError, shown
 from .ir import ClipIR, FadeIR, Key
@@ -58,7 +59,7 @@ def interp_db(keys: list[tuple[Fraction, float]], t: Fraction) -> float:
         return keys[0][1]
     if t >= keys[-1][0]:
         return keys[-1][1]
-    for (t0, v0), (t1, v1) in zip(keys, keys[1:]):
+    for (t0, v0), (t1, v1) in pairwise(keys):
         if t0 <= t <= t1:
             if t1 == t0:
                 return v1
@@ -103,6 +104,8 @@ def read_layer(el: ET.Element, local_shift: Fraction, t0: Fraction, t1: Fraction
             if p.get("name") == "amount":
                 for k in p.findall("keyframeAnimation/keyframe"):
                     t = ftime(k.get("time"))
+                    if t is None:  # as a volume keyframe without a time: nothing to place
+                        continue
                     v = max(-1.0, min(1.0, number(k.get("value"), "pan keyframe value", 0.0) / 100.0))
                     lay.pan_keys.append((t + local_shift, v))
         if mode not in (None, "", "0", "stereo", "stereo left/right", "1"):
@@ -114,26 +117,26 @@ def apply_layers(clip: ClipIR, layers: list[Layer], where: str, report: ImportRe
     """Sum the levels of the clip and its containers; fades sit at the edges they were set on."""
     if not layers:
         return
-    keyed = [l for l in layers if l.keys]
-    clip.gain_db = sum(l.db for l in layers if not l.keys)
+    keyed = [layer for layer in layers if layer.keys]
+    clip.gain_db = sum(layer.db for layer in layers if not layer.keys)
     if len(keyed) == 1:
         clip.gain_keys = [Key(t=t - clip.start, v=v, interp="exp") for t, v in keyed[0].keys]
     elif keyed:
         # keyframes linear in dB sum to keyframes linear in dB at the union of their times
-        times = sorted({t for l in keyed for t, _ in l.keys})
-        clip.gain_keys = [Key(t=t - clip.start, v=sum(interp_db(l.keys, t) for l in keyed), interp="exp")
+        times = sorted({t for layer in keyed for t, _ in layer.keys})
+        clip.gain_keys = [Key(t=t - clip.start, v=sum(interp_db(layer.keys, t) for layer in keyed), interp="exp")
                           for t in times]
         report.add("info", "levels", "volume keyframes of a clip and its container were summed", where)
-    for l in reversed(layers):  # the innermost pan wins
-        if l.pan is not None or l.pan_keys:
-            clip.pan = l.pan
-            clip.pan_keys = [Key(t=t - clip.start, v=v) for t, v in l.pan_keys]
+    for layer in reversed(layers):  # the innermost pan wins
+        if layer.pan is not None or layer.pan_keys:
+            clip.pan = layer.pan
+            clip.pan_keys = [Key(t=t - clip.start, v=v) for t, v in layer.pan_keys]
             break
-    for l in layers:
-        if l.fade_in and l.fade_in[0] > 0 and l.start == clip.start:
-            clip.fade_in = FadeIR(l.fade_in[0], l.fade_in[1])
-        if l.fade_out and l.fade_out[0] > 0 and l.end == clip.end:
-            clip.fade_out = FadeIR(l.fade_out[0], l.fade_out[1])
+    for layer in layers:
+        if layer.fade_in and layer.fade_in[0] > 0 and layer.start == clip.start:
+            clip.fade_in = FadeIR(layer.fade_in[0], layer.fade_in[1])
+        if layer.fade_out and layer.fade_out[0] > 0 and layer.end == clip.end:
+            clip.fade_out = FadeIR(layer.fade_out[0], layer.fade_out[1])
 
 
 def fade_shape(kind: str) -> str:

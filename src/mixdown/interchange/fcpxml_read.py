@@ -219,13 +219,14 @@ class _Reader:
         if tag == "ref-clip":
             media = self.media.get(el.get("ref", ""))
             seq = media.find("sequence") if media is not None else None
-            if seq is None or seq.find("spine") is None:
+            spine = seq.find("spine") if seq is not None else None
+            if spine is None:
                 self.report.add("dropped", "compound clip", f"compound clip {name!r}: its media is not in the file",
                                 where)
             elif el.get("srcEnable", "all") == "video":
                 self.video_items += 1
             else:
-                inner = self.storyline(seq.find("spine"), local_shift, content_layers, inner_window, lane)
+                inner = self.storyline(spine, local_shift, content_layers, inner_window, lane)
                 self.report.add("approximated", "compound clip",
                                 f"compound clip {name!r} was flattened ({len(inner)} audio clip(s))", where)
         elif tag == "mc-clip":
@@ -338,7 +339,7 @@ class _Reader:
         active = [s for s in sources if s.get("active", "1") != "0" and s.get("enabled", "1") != "0"]
         if sources and not active:
             return role, False
-        roles = {s.get("role") for s in active if s.get("role")}
+        roles = {r for s in active if (r := s.get("role"))}
         if roles:
             if len(roles) > 1:
                 self.report.add("approximated", "audio components",

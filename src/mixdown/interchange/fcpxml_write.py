@@ -87,7 +87,9 @@ def write_fcpxml(session: Session, path: Path, *, name: str) -> list[str]:
     return dedupe_notes(notes)
 
 
-def _assets(res: ET.Element, lanes_by_track: list[tuple[Track, list[Lane]]], sr: int) -> dict[str, tuple[str, Fraction]]:
+def _assets(
+    res: ET.Element, lanes_by_track: list[tuple[Track, list[Lane]]], sr: int
+) -> dict[str, tuple[str, Fraction]]:
     """One ``asset`` per media file, in first-use order: path -> (resource id, the asset's start time)."""
     assets: dict[str, tuple[str, Fraction]] = {}
     extents: dict[str, int] = {}

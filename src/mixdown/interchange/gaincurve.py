@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -86,7 +87,10 @@ def envelope_at(env: Envelope, positions: np.ndarray) -> np.ndarray:
 
 
 def _const(v: float) -> Curve:
-    return Curve(lambda p, v=v: np.full(len(p), v, dtype=np.float64), [], v)
+    def fn(p: np.ndarray) -> np.ndarray:
+        return np.full(len(p), v, dtype=np.float64)
+
+    return Curve(fn, [], v)
 
 
 def level_curve(session: Session, static: float, automation: dict[str, list[Keyframe]], name: str, origin: int,
@@ -183,7 +187,7 @@ def approximate(curve: Curve, t0: int, t1: int, *, rep: str, snap: Callable[[int
         v = float(curve(np.array([t0]))[0])
         return [(t0, v)], 0.0
     bps = sorted({t0, t1} | {min(max(snap(b), t0), t1) for b in curve.breakpoints if t0 < b < t1})
-    parts = [np.linspace(a, b, min(probes, b - a) + 1).round().astype(np.int64) for a, b in zip(bps, bps[1:])]
+    parts = [np.linspace(a, b, min(probes, b - a) + 1).round().astype(np.int64) for a, b in pairwise(bps)]
     # the target's own breakpoints too: off the grid, that is where it differs most
     parts.append(np.array([b for b in curve.breakpoints if t0 < b < t1], dtype=np.int64))
     pts = np.unique(np.concatenate(parts))
@@ -219,7 +223,7 @@ def approximate(curve: Curve, t0: int, t1: int, *, rep: str, snap: Callable[[int
             break
         keys = np.array(sorted(set(keys.tolist()) | new), dtype=np.int64)
     vals = curve(keys)
-    return [(int(p), float(v)) for p, v in zip(keys, vals)], worst
+    return [(int(p), float(v)) for p, v in zip(keys, vals, strict=True)], worst
 
 
 def trim_flat_ends(keys: list[tuple[int, float]], eps: float = 1e-9) -> list[tuple[int, float]]:

@@ -258,8 +258,9 @@ def _probe_av(path: Path) -> MediaInfo | None:
             channels = rate = None
             if audio:
                 a = audio[0]
-                channels = a.codec_context.channels
-                rate = a.codec_context.sample_rate
+                # PyAV's stubs type every stream's codec_context as the base CodecContext
+                channels = a.codec_context.channels  # type: ignore[attr-defined]
+                rate = a.codec_context.sample_rate  # type: ignore[attr-defined]
                 if a.duration is not None and a.time_base is not None:
                     duration = Fraction(a.duration) * Fraction(a.time_base)
             if duration is None and c.duration is not None:

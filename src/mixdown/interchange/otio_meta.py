@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Any
+from typing import Any, overload
 
 from ..errors import TimelineError, shown
 from ..session.model import Session
@@ -52,6 +52,10 @@ class Meta:
     def bad(self, key: str, kind: str) -> TimelineError:
         return TimelineError(f"{self.what}: {NS} metadata {key!r} must be {kind}, not {shown(self.d.get(key))}")
 
+    @overload
+    def text(self, key: str, default: str) -> str: ...
+    @overload
+    def text(self, key: str, default: None = None) -> str | None: ...
     def text(self, key: str, default: str | None = None) -> str | None:
         v = self.d.get(key, default)
         if v is not None and not isinstance(v, str):

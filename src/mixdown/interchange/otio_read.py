@@ -64,7 +64,9 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
                     break
             rate = rate or Fraction(25)
     if not edl:
-        drop = meta.flag("drop_frame") if "drop_frame" in meta else (round(rate) in (30, 60) and rate.denominator == 1001)
+        drop = (
+            meta.flag("drop_frame") if "drop_frame" in meta else (round(rate) in (30, 60) and rate.denominator == 1001)
+        )
         if "drop_frame" not in meta and drop:
             report.add("info", "timecode", "OTIO does not say whether timecode is drop-frame; 29.97/59.94 is "
                        "shown as drop-frame")
@@ -101,6 +103,7 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
         for tr in tracks:
             for c in tr.clips:
                 c.start -= shift
+                assert c.timing is not None  # ClipIR.__post_init__ sets it
                 ref, st, du, si = c.timing
                 c.timing = (ref, st - shift, du, si)
                 # an event on several channels (AA, A12...) is one clip taken on each: link them
@@ -128,7 +131,7 @@ def _convert(tl, report: ImportReport, *, path: Path, edl: bool, rate: Fraction 
 def _record_starts(t) -> list[Fraction]:
     off = -seconds(t.source_range.start_time) if t.source_range is not None else Fraction(0)
     out = []
-    for i, item in enumerate(t):
+    for i, _item in enumerate(t):
         r = t.range_of_child_at_index(i)
         out.append(seconds(r.start_time) + off)
     return out
@@ -233,7 +236,9 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
         elif isinstance(eff, otio.schema.FreezeFrame):
             report.add("dropped", "freeze frame", f"{name!r} is a freeze frame; imported as moving audio", where)
         else:
-            report.add("dropped", "effect", f"effect {eff.effect_name or eff.name!r} on {name!r} is not imported", where)
+            report.add(
+                "dropped", "effect", f"effect {eff.effect_name or eff.name!r} on {name!r} is not imported", where
+            )
     if item.markers:
         report.add("dropped", "marker", f"{len(item.markers)} marker(s) on {name!r} not imported", where)
     if cm.d and sr:
@@ -253,7 +258,7 @@ def _clip(item, pos: Fraction, dur: Fraction, track_name: str, report: ImportRep
                 raise cm.bad("stream", "a stream index (0, 1, ...)")
             clip.stream = int(stream)
         if cm.d.get("name"):
-            clip.name = cm.text("name")
+            clip.name = cm.text("name", "")  # present: the text itself
     if window is not None:
         if clip.end <= window[0] or clip.start >= window[1]:
             return None

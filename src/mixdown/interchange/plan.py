@@ -65,6 +65,8 @@ def clip_extent(session: Session, track: Track, clip: Clip, where: str) -> tuple
     start = tb.samples(clip.start, position=True)
     src_in = tb.samples(clip.in_)
     path = session.resolve(clip.source)
+    if not isinstance(path, Path):  # an ArraySource: a timeline names files
+        raise TimelineError(f"{where}: the clip's audio is in memory; a timeline can only name files")
     info = probe(path)
     if clip.duration is not None:
         length = tb.samples(clip.duration)
@@ -127,7 +129,7 @@ def plan(session: Session, *, snap: Callable[[int], int], notes: list[str], type
     out: list[tuple[Track, list[Lane]]] = []
     moved = 0
     worst_move = 0
-    for ti, track in enumerate(session.tracks):
+    for track in session.tracks:
         placed: list[Placed] = []
         for ci, clip in enumerate(track.clips):
             where = f"track {track.name!r}, clip {clip.name or ci}"

@@ -115,7 +115,8 @@ class ImportReport:
         """The report for people: a summary line, roles, media, then items by severity."""
         lines = [
             f"Imported {self.source} ({self.format})" + (f", sequence {self.sequence!r}" if self.sequence else ""),
-            f"  {self.tracks} track{'s' if self.tracks != 1 else ''}, {self.clips} clip{'s' if self.clips != 1 else ''}",
+            f"  {self.tracks} track{'s' if self.tracks != 1 else ''}, "
+            f"{self.clips} clip{'s' if self.clips != 1 else ''}",
         ]
         if self.roles:
             lines.append("Roles:")

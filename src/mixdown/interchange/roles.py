@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from itertools import pairwise
 
 from ..session.model import ROLES
 
@@ -42,7 +43,7 @@ def words(name: str) -> list[str]:
 def role_from_name(name: str) -> str | None:
     """The role a name announces, or None if it names none."""
     ws = [w for w in words(name) if not w.isdigit()]
-    for a, b in zip(ws, ws[1:]):
+    for a, b in pairwise(ws):
         if (a, b) in _PHRASES:
             return _PHRASES[(a, b)]
     for w in ws:
@@ -79,5 +80,8 @@ def infer_role(track_name: str, clip_names: Iterable[str] = (), hint: str | None
     votes = Counter(r for r in (role_from_name(n) for n in names) if r)
     if votes:
         role, n = votes.most_common(1)[0]
-        return role, f"{n} clip name{'s' if n > 1 else ''} such as {next(c for c in names if role_from_name(c) == role)!r}"
+        return (
+            role,
+            f"{n} clip name{'s' if n > 1 else ''} such as {next(c for c in names if role_from_name(c) == role)!r}",
+        )
     return "other", "no role word in the track or clip names"

@@ -115,15 +115,19 @@ def tone_timeline(
             url = "file://localhost" + quote(t.path.resolve().as_posix())
             items.append(f"""<clipitem id="clipitem-{i + 1}"><name>{t.name}</name><enabled>TRUE</enabled>
 <rate><timebase>{timebase}</timebase><ntsc>{ntsc}</ntsc></rate>
-<start>{t.record_frame}</start><end>{t.record_frame + t.length_frames}</end><in>{t.in_frame}</in><out>{t.in_frame + t.length_frames}</out>
-<file id="file-{i + 1}"><name>{t.path.name}</name><pathurl>{url}</pathurl><media><audio><channelcount>{channels}</channelcount></audio></media></file>
+<start>{t.record_frame}</start><end>{t.record_frame + t.length_frames}</end>\
+<in>{t.in_frame}</in><out>{t.in_frame + t.length_frames}</out>
+<file id="file-{i + 1}"><name>{t.path.name}</name><pathurl>{url}</pathurl>\
+<media><audio><channelcount>{channels}</channelcount></audio></media></file>
 <sourcetrack><mediatype>audio</mediatype><trackindex>1</trackindex></sourcetrack></clipitem>""")
         text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE xmeml>
-<xmeml version="4"><sequence id="sequence-1"><name>Tones</name><duration>{max(t.record_frame + t.length_frames for t in tones)}</duration>
+<xmeml version="4"><sequence id="sequence-1"><name>Tones</name>\
+<duration>{max(t.record_frame + t.length_frames for t in tones)}</duration>
 <rate><timebase>{timebase}</timebase><ntsc>{ntsc}</ntsc></rate>
-<media><audio><track MZ.TrackName="Tones">{''.join(items)}<enabled>TRUE</enabled></track></audio></media>
-<timecode><rate><timebase>{timebase}</timebase><ntsc>{ntsc}</ntsc></rate><string>{tc(start_frame)}</string><frame>{start_frame}</frame><displayformat>{'DF' if drop_frame else 'NDF'}</displayformat></timecode>
+<media><audio><track MZ.TrackName="Tones">{"".join(items)}<enabled>TRUE</enabled></track></audio></media>
+<timecode><rate><timebase>{timebase}</timebase><ntsc>{ntsc}</ntsc></rate><string>{tc(start_frame)}</string>\
+<frame>{start_frame}</frame><displayformat>{"DF" if drop_frame else "NDF"}</displayformat></timecode>
 </sequence></xmeml>
 """
         out = d / "tones.xml"
@@ -146,7 +150,8 @@ def tone_timeline(
         text = f"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE fcpxml>
 <fcpxml version="1.9"><resources><format id="r1" frameDuration="{ft(fd)}"/>{assets}</resources>
-<library><event name="E"><project name="Tones"><sequence format="r1" duration="{ft(total)}" tcStart="{ft(tc0)}" tcFormat="{'DF' if drop_frame else 'NDF'}">
+<library><event name="E"><project name="Tones">\
+<sequence format="r1" duration="{ft(total)}" tcStart="{ft(tc0)}" tcFormat="{"DF" if drop_frame else "NDF"}">
 <spine><gap name="Gap" offset="{ft(tc0)}" start="{ft(tc0)}" duration="{ft(total)}">{clips}</gap></spine>
 </sequence></project></event></library></fcpxml>
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Any
+from typing import Any, overload
 
 from ..errors import TimelineError, shown
 from ..timebase import parse_rate
@@ -19,6 +19,10 @@ def rate_text(rate: Fraction) -> str:
     return str(rate.numerator) if rate.denominator == 1 else f"{rate.numerator}/{rate.denominator}"
 
 
+@overload
+def ftime(text: str | None, default: Fraction) -> Fraction: ...
+@overload
+def ftime(text: str | None, default: None = None) -> Fraction | None: ...
 def ftime(text: str | None, default: Fraction | None = None) -> Fraction | None:
     """An FCPXML time (``"1001/30000s"``, ``"5s"``) in exact seconds."""
     if text is None or text == "":

@@ -25,7 +25,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..analysis.loudness import LoudnessMeter
 from ..analysis.qc import CLIP_LEVEL, ClipRuns, QCLimits
@@ -38,6 +38,9 @@ from ..render.engine import DEFAULT_BLOCK, Renderer
 from ..render.graph import check
 from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Master, ProcessorSpec, Session
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["BLOCK_SIZE", "GAIN_ID", "LIMITER_ID", "Correction", "LoudnessUndefinedError", "MasterParams",
            "PassOutcome", "StageOutcome", "StageRangeError", "chain_pass", "fader_max_db", "loudness_gain",
@@ -341,8 +344,11 @@ def session_pass(s: Session, user_master: list[ProcessorSpec], premaster: Scratc
         in_lat = graph.strips[MASTER].input_latency
         meter = LoudnessMeter(graph.sample_rate, graph.channels, layout=s.layout)
         reader = premaster.reader()
-        renderer = Renderer(graph, block_size=block_size,
-                            premaster=lambda pos, n, r=reader: r.read(pos - in_lat, n))
+
+        def premastered(pos: int, n: int, r: Any = reader) -> np.ndarray:
+            return r.read(pos - in_lat, n)
+
+        renderer = Renderer(graph, block_size=block_size, premaster=premastered)
         writer = None if output is None else AudioWriter(output, sample_rate=graph.sample_rate,
                                                          channels=graph.channels, format=format, protect=protect,
                                                          frames=graph.length)

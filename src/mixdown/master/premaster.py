@@ -42,8 +42,17 @@ def premaster_gain(true_peak: float, *, file: Path | None = None) -> float:
     return PEAK_DBTP - 20.0 * math.log10(true_peak)
 
 
-def write_premaster(read: Callable[[int, int], np.ndarray], *, frames: int, channels: int, sample_rate: int,
-                    path: Path, gain_db: float, protect: Iterable[Path] = (), block: int = DEFAULT_BLOCK) -> dict[str, Any]:
+def write_premaster(
+    read: Callable[[int, int], np.ndarray],
+    *,
+    frames: int,
+    channels: int,
+    sample_rate: int,
+    path: Path,
+    gain_db: float,
+    protect: Iterable[Path] = (),
+    block: int = DEFAULT_BLOCK,
+) -> dict[str, Any]:
     """Write ``frames`` of ``read(pos, n)`` times ``gain_db`` as the premaster file, and measure it.
 
     Returns
@@ -65,6 +74,8 @@ def write_premaster(read: Callable[[int, int], np.ndarray], *, frames: int, chan
         for x in f.blocks(blocksize=block, dtype="float32", always_2d=True):
             peak = max(peak, float(np.abs(x).max()))
             tp.process(np.ascontiguousarray(x.T))
-    db = (lambda v: round(20.0 * math.log10(v), 3) if v > 0 else None)
+    def db(v: float) -> float | None:
+        return round(20.0 * math.log10(v), 3) if v > 0 else None
+
     return {"path": str(path), "format": FORMAT, "gain_db": round(gain_db, 3), "true_peak_dbtp": db(tp.peak()),
             "sample_peak_dbfs": db(peak)}

@@ -22,9 +22,9 @@ requested time, the reader seeks again further back, and in the end decodes from
 the start. Matroska/WebM stamp packets in whole milliseconds (+-24 samples at
 48 kHz); there the reader puts the first frame after a seek on the grid of the
 codec's fixed frame size (AAC 1024, Opus 960, ...) counted from the first frame of
-the file, and decodes from the start when the frames are not on such a grid. Frames without a timestamp are placed by counting samples; a jump in
-timestamps (a gap in the stream) is filled with silence and an overlap is dropped,
-so the audio stays in sync with the container clock.
+the file, and decodes from the start when the frames are not on such a grid. Frames
+without a timestamp are placed by counting samples; a jump in timestamps (a gap in the
+stream) is filled with silence and an overlap is dropped, so the audio stays in sync with the container clock.
 """
 
 from __future__ import annotations

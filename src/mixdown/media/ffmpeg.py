@@ -83,7 +83,7 @@ def stream_frames(container: Any, st: Any, path: Path, exact: bool) -> tuple[int
                 n -= int(getattr(st.codec_context, "delay", 0) or 0)
             return max(n, 0), False
         if container.duration is not None and container.duration > 0:
-            start = 0
+            start = Fraction(0)
             if container.start_time is not None and st.start_time is not None:
                 # The container spans all streams; count from this stream's start.
                 start = Fraction(st.start_time) * st.time_base - Fraction(container.start_time, 1_000_000)

@@ -95,8 +95,11 @@ class Damage:
         more = f"; {self.detail}" if self.detail else ""
         if self.promised is None:
             return f"cut short: {self.how}; the audio stops at {end} (how much is missing is not recorded{more})"
-        return (f"shorter than its header says: the audio ends at {end}, but {self.how} promises {_t(self.promised / self.rate)} "
-                f"({_t(self.missing_s or 0.0)} missing{more})")
+        return (
+            f"shorter than its header says: the audio ends at {end}, "
+            f"but {self.how} promises {_t(self.promised / self.rate)} "
+            f"({_t(self.missing_s or 0.0)} missing{more})"
+        )
 
 
 def _t(seconds: float) -> str:

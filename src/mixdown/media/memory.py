@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
 
@@ -72,7 +72,7 @@ class ArrayProducer:
         pass
 
 
-def is_array_source(source: Any) -> bool:
+def is_array_source(source: Any) -> TypeGuard[AudioArray]:
     """Whether a clip source is audio in memory rather than a path."""
     return isinstance(source, AudioArray)
 
@@ -100,7 +100,7 @@ def probe_clip_source(source: str | os.PathLike[str] | AudioArray, *, stream: in
     MediaError
         As :func:`~.probe.probe`; for an array, a ``stream`` other than 0.
     """
-    if is_array_source(source):
+    if isinstance(source, AudioArray):  # is_array_source, spelled so that both branches narrow
         check_stream_index(Path(source.label), stream, 1)
         return array_info(source)
     return probe(source, stream=stream)
@@ -120,7 +120,7 @@ def open_clip_source(source: str | os.PathLike[str] | AudioArray, *, stream: int
     start : int
         In-point, samples at ``sample_rate``, >= 0.
     """
-    if is_array_source(source):
+    if isinstance(source, AudioArray):  # is_array_source, spelled so that both branches narrow
         check_stream_index(Path(source.label), stream, 1)
         return open_array(source, sample_rate=sample_rate, start=start)
     return open_source(source, stream=stream, sample_rate=sample_rate, start=start)

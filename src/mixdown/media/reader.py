@@ -171,7 +171,7 @@ class SourceReader:
             self._closed = True
             self._producer.close()
 
-    def __enter__(self) -> "SourceReader":
+    def __enter__(self) -> SourceReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

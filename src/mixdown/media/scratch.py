@@ -77,7 +77,7 @@ class ScratchReader:
             if a != self._at:
                 self._fh.seek(a * ch * 4)
             view = out[a - pos:b - pos]
-            self._fh.readinto(memoryview(view).cast("B"))
+            self._fh.readinto(view.data.cast("B"))
             self._at = b
         return np.ascontiguousarray(out.T)
 

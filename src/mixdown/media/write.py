@@ -56,6 +56,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
+
 # atomic_path and DITHER_SEED stay importable from here (encoders, muxer, report, tests)
 from ..files.atomic import atomic_path, publish, reserve, unlink  # noqa: F401 - atomic_path re-exported
 from ..files.guard import check_output
@@ -162,7 +163,7 @@ class AtomicWriter:
             unlink(self._tmp)
             self._tmp = None
 
-    def __enter__(self) -> "AtomicWriter":
+    def __enter__(self) -> AtomicWriter:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
@@ -343,6 +344,7 @@ class AudioWriter(AtomicWriter):
             # soundfile syncs before closing: a power cut leaves the old file or all of the new one
             self._file.close()
             if self._peak_stamp:
+                assert self._tmp is not None  # set until the file is published or aborted
                 _clear_peak_timestamp(self._tmp)
         except BaseException as exc:
             raise self._fail(exc, needed=self._needed()) from None
@@ -353,7 +355,7 @@ class AudioWriter(AtomicWriter):
         if not self._file.closed:
             sndfile.close_raw(self._file)
 
-    def __enter__(self) -> "AudioWriter":
+    def __enter__(self) -> AudioWriter:
         return self
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from ..dsp.panlaw import pan_gains
 from ..errors import MediaError, MixdownError
 from ..interrupts import handoff
 from ..media.channels import map_channels
-from ..media.decode import open_clip_source
+from ..media.decode import SourceReader, open_clip_source
 from ..media.write import AudioWriter
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
@@ -54,8 +55,11 @@ def _check_finite(block: np.ndarray, node: ClipNode, at: int, sample_rate: int) 
     # one float64 sum per block is cheap and is finite exactly when every sample is
     if block.size and not np.isfinite(np.add.reduce(block, axis=None, dtype=np.float64)):
         bad = int(np.flatnonzero(~np.isfinite(block).all(axis=0))[0])
-        raise MediaError(f"contains NaN or infinite samples (the first one {(at + bad) / sample_rate:.6f} s into the file)",
-                         loc=node.loc + ("source",), subject=node.path)
+        raise MediaError(
+            f"contains NaN or infinite samples (the first one {(at + bad) / sample_rate:.6f} s into the file)",
+            loc=node.loc + ("source",),
+            subject=node.path if isinstance(node.path, Path) else node.path.label,  # an ArraySource: its label
+        )
 
 
 class _ClipPlayer:
@@ -65,7 +69,7 @@ class _ClipPlayer:
         self.node = node
         self.sample_rate = sample_rate
         self.channels = channels
-        self.reader = None
+        self.reader: SourceReader | None = None
         self.next_offset = -1
         self.curve = node.curve
 
@@ -86,7 +90,7 @@ class _ClipPlayer:
             block = map_channels(block, self.channels)
         gain = self.gain(offset, n)
         if gain is not None:
-            block = block * gain.astype(np.float32)
+            block = block * np.asarray(gain).astype(np.float32)
         if offset + n >= node.length:
             self.close()
         return block
@@ -296,6 +300,7 @@ class Renderer:
 
     def _submit(self, name: str, pos: int, n: int) -> Future:
         # every future is kept until collected, so that a shutdown waits for the running ones
+        assert self.pool is not None, "tracks are submitted only when the renderer has workers"
         with handoff():
             fut = self.pool.submit(self._track, name, pos, n)
             self._submitted[fut] = name
@@ -384,7 +389,8 @@ class Renderer:
                     inbox[dest] = sig.astype(np.float32, copy=True)
         if self.tap_point == "pre":
             for tap, names in self.taps.items():
-                taps[tap] = pres[names[0]] if len(names) == 1 else sum(pres[k] for k in names)
+                # sum() starts at 0; the result is an array (0 + a block), typed as such
+                taps[tap] = pres[names[0]] if len(names) == 1 else cast(np.ndarray, sum(pres[k] for k in names))
             return outs[MASTER], taps
         for tap, names in self.taps.items():
             acc = np.zeros((g.channels, n), dtype=np.float32)

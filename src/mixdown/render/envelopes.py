@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..dsp.automation import Envelope, EnvelopeSum
 from ..errors import Loc, SessionError
-from ..session.model import Session
+from ..session.model import Keyframe, Session
 
 __all__ = ["envelope_from_keys", "gain_envelope"]
 
@@ -24,7 +26,7 @@ def envelope_from_keys(session: Session, keys: list, unit: str, loc: Loc, *, pos
         raise SessionError(str(exc), loc=loc) from None
 
 
-def gain_envelope(session: Session, layers: list[list], *, position: bool, loc: Loc = ()
+def gain_envelope(session: Session, layers: Sequence[list[Keyframe] | None], *, position: bool, loc: Loc = ()
                   ) -> Envelope | EnvelopeSum | None:
     """The gain curve of a clip or strip from its layers' ``gain_db`` keyframes (hand, auto), or None.
 
@@ -33,7 +35,11 @@ def gain_envelope(session: Session, layers: list[list], *, position: bool, loc: 
     at ``loc`` + the lane (``automation.gain_db``, ``auto.automation.gain_db``).
     """
     lanes = (("automation", "gain_db"), ("auto", "automation", "gain_db"))
-    envs = [envelope_from_keys(session, keys, "dB", loc + lane, position=position) for keys, lane in zip(layers, lanes) if keys]
+    envs = [
+        envelope_from_keys(session, keys, "dB", loc + lane, position=position)
+        for keys, lane in zip(layers, lanes, strict=True)
+        if keys
+    ]
     if not envs:
         return None
     return envs[0] if len(envs) == 1 else EnvelopeSum(envs)

@@ -23,6 +23,7 @@ from ..dsp.automation import Envelope, EnvelopeSum
 from ..dsp.base import Processor, create, load_all
 from ..errors import Loc, MediaError, MixdownWarning, SessionError, format_loc, shown
 from ..media.decode import probe_clip_source
+from ..session.array_source import ArraySource
 from ..session.model import MASTER, Automation, ProcessorSpec, Session
 from .envelopes import envelope_from_keys, gain_envelope
 from .nodes import ClipNode, Graph, StripNode, TailCut
@@ -98,7 +99,12 @@ def _align_automation(strip: StripNode) -> None:
         upstream += proc.latency
 
 
-def _exists(path: Path, loc: Loc) -> bool:
+def _name(path: Path | ArraySource) -> str:
+    """How messages name a clip's source: the file's name, or the label of audio in memory."""
+    return path.name if isinstance(path, Path) else path.label
+
+
+def _exists(path: Path | ArraySource, loc: Loc) -> bool:
     """Whether a clip's source exists; a name the system cannot even look up is a located error."""
     if not isinstance(path, Path):  # audio in memory (session.ArraySource)
         return True
@@ -122,11 +128,13 @@ def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Enve
     automation: Automation = strip.automation
     gain = gain_envelope(session, [automation.get("gain_db"), strip.auto.automation.get("gain_db")],
                          position=True, loc=loc)
-    pan = envelope_from_keys(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
+    pan = (
+        envelope_from_keys(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
+    )
     return gain, pan
 
 
-def _probe(path: Path, loc: Loc):
+def _probe(path: Path | ArraySource, loc: Loc):
     try:
         return probe_clip_source(path)
     except MediaError as exc:
@@ -156,7 +164,7 @@ def check(session: Session, *, probe_media: bool = True) -> Graph:
         raise exc.located(file=session.file, lines=session.lines) from None
 
 
-def _clip(session: Session, clip: Any, cloc: Loc, probes: dict[tuple[Path, int | None], Any], *,
+def _clip(session: Session, clip: Any, cloc: Loc, probes: dict[tuple[Path | ArraySource, int | None], Any], *,
           probe_media: bool) -> ClipNode | None:
     """One clip compiled (its source probed once per file and stream), or None when it is muted."""
     sr = session.sample_rate
@@ -170,7 +178,7 @@ def _clip(session: Session, clip: Any, cloc: Loc, probes: dict[tuple[Path, int |
             info = _probe(path, cloc + ("source",))
             if clip.stream is not None and clip.stream >= info.audio_stream_count:
                 raise MediaError(
-                    f"{path.name} has {info.audio_stream_count} audio stream(s); stream {clip.stream} does not exist",
+                    f"{_name(path)} has {info.audio_stream_count} audio stream(s); stream {clip.stream} does not exist",
                     loc=cloc + ("stream",),
                 )
             probes[key] = info
@@ -193,12 +201,13 @@ def _clip(session: Session, clip: Any, cloc: Loc, probes: dict[tuple[Path, int |
     if available is not None and source_in + length > available:
         if source_in >= available:
             raise MediaError(
-                f"in-point {source_in / sr:.3f} s is past the end of {path.name} ({available / sr:.3f} s)",
+                f"in-point {source_in / sr:.3f} s is past the end of {_name(path)} ({available / sr:.3f} s)",
                 loc=cloc + ("in",),
             )
         raise MediaError(
-            f"clip runs past the end of its source: {path.name} is {available / sr:.3f} s, "
-            f"the clip needs {(source_in + length) / sr:.3f} s (in {source_in / sr:.3f} s + duration {length / sr:.3f} s)",
+            f"clip runs past the end of its source: {_name(path)} is {available / sr:.3f} s, "
+            f"the clip needs {(source_in + length) / sr:.3f} s "
+            f"(in {source_in / sr:.3f} s + duration {length / sr:.3f} s)",
             loc=cloc + ("duration" if clip.duration is not None else "in",),
         )
     if length <= 0:
@@ -228,7 +237,7 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
     nch = session.channels
     strips: dict[str, StripNode] = {}
     programme_end = 0
-    probes: dict[tuple[Path, int | None], Any] = {}
+    probes: dict[tuple[Path | ArraySource, int | None], Any] = {}
 
     for ti, track in enumerate(session.tracks):
         tloc: Loc = ("tracks", ti)
@@ -284,7 +293,7 @@ def _warn_unheard(session: Session, strips: dict[str, StripNode], length: int) -
         for c in strip.clips:
             if c.start < length:
                 continue
-            ti, ci = c.loc[1], c.loc[3]
+            ti, ci = int(c.loc[1]), int(c.loc[3])  # ("tracks", i, "clips", j)
             clip = session.tracks[ti].clips[ci]
             line = session.lines.get(c.loc)
             where = f"{session.file}{f':{line}' if line else ''}: " if session.file else ""

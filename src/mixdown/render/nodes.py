@@ -9,6 +9,7 @@ from ..dsp.automation import Envelope, EnvelopeSum
 from ..dsp.base import Processor
 from ..dsp.clipgain import ClipGain
 from ..errors import Loc
+from ..session.array_source import ArraySource
 from ..session.model import ProcessorSpec, Session
 
 __all__ = ["ClipNode", "Graph", "StripNode", "TailCut"]
@@ -19,7 +20,7 @@ class ClipNode:
     """A clip with every time resolved to samples at the session rate."""
 
     loc: Loc
-    path: Path
+    path: Path | ArraySource  # audio in memory for the developer API
     stream: int | None
     start: int          # timeline position of the first sample
     source_in: int      # in-point in the source, session-rate samples

@@ -133,7 +133,7 @@ class BackgroundSink:
         """Whether a consumer thread is still running."""
         return any(w.thread.is_alive() for w in self._workers)
 
-    def __enter__(self) -> "BackgroundSink":
+    def __enter__(self) -> BackgroundSink:
         return self
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:

@@ -21,7 +21,24 @@ from .model import (
 )
 
 __all__ = [
-    "LAYOUT_CHANNELS", "MASTER", "ROLES", "ArraySource", "AutoLayer", "Bus", "Clip", "Deliverable", "Fade", "Group", "Keyframe",
-    "Master", "ProcessorSpec",
-    "Send", "Session", "Track", "dump_session", "load_session", "save_session", "session_from_data",
+    "LAYOUT_CHANNELS",
+    "MASTER",
+    "ROLES",
+    "ArraySource",
+    "AutoLayer",
+    "Bus",
+    "Clip",
+    "Deliverable",
+    "Fade",
+    "Group",
+    "Keyframe",
+    "Master",
+    "ProcessorSpec",
+    "Send",
+    "Session",
+    "Track",
+    "dump_session",
+    "load_session",
+    "save_session",
+    "session_from_data",
 ]

@@ -71,7 +71,9 @@ class ArraySource:
             bad = int(np.flatnonzero(~np.isfinite(out).all(axis=0))[0])
             raise ValueError(f"the array holds NaN or infinite samples (the first at frame {bad})")
         if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or not 1 <= int(sample_rate) <= 384000:
-            raise ValueError(f"sample_rate of an array source is a whole number of Hz in 1..384000, not {sample_rate!r}")
+            raise ValueError(
+                f"sample_rate of an array source is a whole number of Hz in 1..384000, not {sample_rate!r}"
+            )
         out.flags.writeable = False
         self.data = out
         self.sample_rate = int(sample_rate)
@@ -90,11 +92,11 @@ class ArraySource:
     def __repr__(self) -> str:
         return f"ArraySource({self.channels} ch x {self.frames} frames at {self.sample_rate} Hz)"
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> "ArraySource":
+    def __deepcopy__(self, memo: dict[int, Any]) -> ArraySource:
         # read-only samples: a copied session shares them (a copy must not double the memory)
         return self
 
-    def __copy__(self) -> "ArraySource":
+    def __copy__(self) -> ArraySource:
         return self
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,7 @@ def _parse(text: str, file: Path | None) -> tuple[Any, dict[Loc, int]]:
         lines = _line_map(root, file)
         data = loader.construct_document(root) if root is not None else None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
+        line: int | None = text.count("\n", 0, exc.position) + 1
         raise SessionError(f"not valid YAML/JSON: the file contains the control character #x{exc.character:04x}, "
                            "which YAML does not allow", file=file, line=line) from None
     except yaml.YAMLError as exc:
@@ -169,7 +170,7 @@ _MESSAGES = {
 }
 
 
-def _friendly(err: dict[str, Any]) -> str:
+def _friendly(err: Mapping[str, Any]) -> str:
     """One pydantic error as a sentence about the user's field (no pydantic words, no class names)."""
     kind = err.get("type", "")
     msg = str(err.get("msg", "invalid"))
@@ -311,7 +312,7 @@ def session_from_data(data: Any, *, file: Path | None = None, base_dir: Path | N
     return session
 
 
-def load_session(path: str | Path) -> Session:
+def load_session(path: str | os.PathLike[str]) -> Session:
     """Load and validate a session file (``.yaml``, ``.yml`` or ``.json``).
 
     Parameters
@@ -335,7 +336,9 @@ def load_session(path: str | Path) -> Session:
         if file.exists() and not file.is_file():
             raise SessionError("is not a regular file (a session is a .yaml or .json file)", file=file)
         if file.exists() and file.stat().st_size > MAX_SESSION_BYTES:
-            raise SessionError(f"is larger than {MAX_SESSION_BYTES // 2**20} MB, too large for a session file", file=file)
+            raise SessionError(
+                f"is larger than {MAX_SESSION_BYTES // 2**20} MB, too large for a session file", file=file
+            )
         raw = file.read_bytes()
         text = raw.decode("utf-8")
     except FileNotFoundError:
@@ -361,10 +364,15 @@ def session_to_data(session: Session) -> dict[str, Any]:
         data["tracks"][ti]["clips"][i]["source"] = session.tracks[ti].clips[i].source
     for key in ("tracks", "buses"):
         # name and role first: that is how people scan a track list
-        data[key] = [
-            {k: item[k] for k in ("name", "role") if k in item} | {k: v for k, v in item.items() if k not in ("name", "role")}
-            for item in data.get(key, [])
-        ] or data.pop(key, None) or []
+        data[key] = (
+            [
+                {k: item[k] for k in ("name", "role") if k in item}
+                | {k: v for k, v in item.items() if k not in ("name", "role")}
+                for item in data.get(key, [])
+            ]
+            or data.pop(key, None)
+            or []
+        )
         if not data[key]:
             data.pop(key)
     return {"mixdown": SUPPORTED_VERSION, **{k: v for k, v in data.items() if k != "mixdown"}}
@@ -421,7 +429,9 @@ def save_session(session: Session, path: str | Path) -> Path:
     copy = session.model_copy(deep=True)
     for track in copy.tracks:
         for clip in track.clips:
-            src = session.resolve(clip.source).resolve()
+            src = session.resolve(clip.source)
+            assert isinstance(src, Path), "refuse_arrays above lets only paths through"
+            src = src.resolve()
             try:
                 clip.source = os.path.relpath(src, target_dir)
             except ValueError:  # another drive on Windows

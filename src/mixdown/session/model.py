@@ -23,8 +23,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -126,7 +126,7 @@ class Keyframe(_Model):
         if isinstance(data, (list, tuple)):
             if len(data) not in (2, 3):
                 raise ValueError("a keyframe is [time, value] or [time, value, interp]")
-            return dict(zip(("t", "v", "interp"), data))
+            return dict(zip(("t", "v", "interp"), data, strict=False))  # interp is optional
         return data
 
     @model_serializer(mode="plain")
@@ -274,7 +274,7 @@ class Clip(_Model):
         return data
 
     @model_validator(mode="after")
-    def _rate_of_array(self) -> "Clip":
+    def _rate_of_array(self) -> Clip:
         if isinstance(self.source, ArraySource):
             if self.sample_rate is None:
                 object.__setattr__(self, "sample_rate", self.source.sample_rate)
@@ -445,7 +445,7 @@ class Session(_Model):
     _tb: tuple | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
-    def _label_arrays(self) -> "Session":
+    def _label_arrays(self) -> Session:
         for t in self.tracks:
             for i, c in enumerate(t.clips):
                 if isinstance(c.source, ArraySource):
@@ -525,7 +525,7 @@ class Session(_Model):
                 return b
         raise KeyError(name)
 
-    def copy_session(self) -> "Session":
+    def copy_session(self) -> Session:
         """A deep copy that keeps the base directory, file and line map."""
         new = self.model_copy(deep=True)
         new._base_dir = self._base_dir

@@ -9,8 +9,10 @@ located errors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..errors import Loc, SessionError
-from .model import MASTER, Automation, Session
+from .model import MASTER, Automation, Bus, Session, Track
 
 TRACK_PARAMS = {"gain_db": "dB", "pan": ""}
 CLIP_PARAMS = {"gain_db": "dB"}
@@ -61,7 +63,8 @@ def validate_session(session: Session) -> None:
     """Raise :class:`SessionError` (with a location) for the first problem found."""
     _check_header(session)
     names: dict[str, Loc] = {}
-    for kind, items in (("tracks", session.tracks), ("buses", session.buses)):
+    named: tuple[tuple[str, Sequence[Track | Bus]], ...] = (("tracks", session.tracks), ("buses", session.buses))
+    for kind, items in named:
         for i, item in enumerate(items):
             if item.name == MASTER:
                 raise SessionError("'master' is reserved for the master bus", loc=(kind, i, "name"))
@@ -114,14 +117,19 @@ def validate_session(session: Session) -> None:
 
     # routing: every target exists, and the graph has no cycle
     edges: dict[str, set[str]] = {}
-    strips = [("tracks", i, t) for i, t in enumerate(session.tracks)] + [("buses", i, b) for i, b in enumerate(session.buses)]
+    strips = [("tracks", i, t) for i, t in enumerate(session.tracks)] + [
+        ("buses", i, b) for i, b in enumerate(session.buses)
+    ]
     for kind, i, strip in strips:
         loc: Loc = (kind, i)
         out = edges.setdefault(strip.name, set())
         if strip.output != MASTER:
             if strip.output not in bus_names:
-                raise SessionError(f"output {strip.output!r} is not a bus (buses: {', '.join(sorted(bus_names)) or 'none'}; or 'master')",
-                                   loc=loc + ("output",))
+                raise SessionError(
+                    f"output {strip.output!r} is not a bus "
+                    f"(buses: {', '.join(sorted(bus_names)) or 'none'}; or 'master')",
+                    loc=loc + ("output",),
+                )
             out.add(strip.output)
         for si, send in enumerate(strip.sends):
             if send.bus not in bus_names:
@@ -178,7 +186,7 @@ def _check_header(session: Session) -> None:
         exc.loc = exc.loc or ("drop_frame",)
         raise
     try:
-        session.timebase
+        _ = session.timebase  # evaluated for its validation of start_timecode
     except SessionError as exc:
         exc.loc = exc.loc or ("start_timecode",)
         raise
@@ -214,7 +222,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
 def topological_order(edges: dict[str, set[str]], nodes: list[str]) -> list[str]:
     """Nodes ordered so every edge goes forward (stable: keeps the given order where free)."""
     indeg = {n: 0 for n in nodes}
-    for src, dsts in edges.items():
+    for dsts in edges.values():
         for d in dsts:
             if d in indeg:
                 indeg[d] += 1

@@ -137,8 +137,8 @@ def _session_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
     @app.get("/api/config", dependencies=api)
     def config() -> dict[str, Any]:
         from ..analysis.loudness import k_weighting_sos
-        from ..targets import PRESETS
         from ..session.model import BUS_COLOR, GROUP_COLOR, ROLE_COLORS
+        from ..targets import PRESETS
         from .taper import table
 
         s = studio.session
@@ -248,9 +248,18 @@ def _audio_routes(app: FastAPI, studio: Studio, api: list[Any]) -> None:
         if rng is None or rng[1] - rng[0] > MAX_PREVIEW_READ:
             return _ranged(request, size, pv.read, "audio/wav")
         body, versions = pv.read_versions(*rng)
-        return Response(body, status_code=206, media_type="audio/wav", headers={
-            "Accept-Ranges": "bytes", "Content-Range": f"bytes {rng[0]}-{rng[1] - 1}/{size}", "Cache-Control": "no-store",
-            "X-Segment-Versions": ",".join(map(str, versions)), "Access-Control-Expose-Headers": "X-Segment-Versions"})
+        return Response(
+            body,
+            status_code=206,
+            media_type="audio/wav",
+            headers={
+                "Accept-Ranges": "bytes",
+                "Content-Range": f"bytes {rng[0]}-{rng[1] - 1}/{size}",
+                "Cache-Control": "no-store",
+                "X-Segment-Versions": ",".join(map(str, versions)),
+                "Access-Control-Expose-Headers": "X-Segment-Versions",
+            },
+        )
 
     @app.get("/api/audio/source/{index}", dependencies=api)
     def source_audio(index: str, request: Request) -> Response:

@@ -57,8 +57,9 @@ class Jobs:
         elif not data.get("deliverables"):
             out = st.save_path.with_name(stem + ".wav")
         job_id = str(next(self._ids))
-        rec = {"id": job_id, "mode": mode, "state": "queued", "progress": 0.0, "outputs": [], "measured": None,
-               "compliant": None, "problems": [], "target": tgt.to_json(), "error": None, "elapsed_s": None}
+        rec: dict[str, Any] = {"id": job_id, "mode": mode, "state": "queued", "progress": 0.0, "outputs": [],
+                               "measured": None, "compliant": None, "problems": [], "target": tgt.to_json(),
+                               "error": None, "elapsed_s": None}
         with self.lock:
             self.jobs[job_id] = rec
         t = threading.Thread(target=self._run, args=(rec, data, out, tgt), name=f"mixdown-render-{job_id}",

@@ -191,11 +191,11 @@ def lane_peaks(store: PeakStore, clips: list[ClipSpan], *, start: int, bin: int,
             continue
         j0, j1 = (a - start) // bin, -(-(b - start) // bin)
         if bin < BASE_BIN:
-            l, h = _direct(c, start + j0 * bin, bin, j1 - j0, store.sample_rate)
+            col_lo, col_hi = _direct(c, start + j0 * bin, bin, j1 - j0, store.sample_rate)
         else:
-            l, h = _from_pyramid(store.get(c.path, c.stream), c, start + j0 * bin, bin, j1 - j0)
-        lo[j0:j1] = np.minimum(lo[j0:j1], l)
-        hi[j0:j1] = np.maximum(hi[j0:j1], h)
+            col_lo, col_hi = _from_pyramid(store.get(c.path, c.stream), c, start + j0 * bin, bin, j1 - j0)
+        lo[j0:j1] = np.minimum(lo[j0:j1], col_lo)
+        hi[j0:j1] = np.maximum(hi[j0:j1], col_hi)
     return lo, hi
 
 
@@ -213,11 +213,11 @@ def _from_pyramid(pyr: Pyramid, c: ClipSpan, t0: int, bin: int, count: int) -> t
     i1 = np.maximum(np.minimum(-(-edges[1:] // size), plo.shape[0]), i0 + 1)
     # the bins of consecutive columns are contiguous ranges: reduceat over their starts
     idx = np.arange(i0[0], i1[-1])
-    l = np.minimum.reduceat(plo[idx], i0 - i0[0])
-    h = np.maximum.reduceat(phi[idx], i0 - i0[0])
+    low = np.minimum.reduceat(plo[idx], i0 - i0[0])
+    high = np.maximum.reduceat(phi[idx], i0 - i0[0])
     empty = edges[1:] <= edges[:-1]
-    l[empty], h[empty] = 0.0, 0.0
-    return l, h
+    low[empty], high[empty] = 0.0, 0.0
+    return low, high
 
 
 def _direct(c: ClipSpan, t0: int, bin: int, count: int, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:

@@ -105,8 +105,11 @@ class Preview:
         graph = check(session_from_data(preview_data(data), base_dir=base_dir))
         raw = check(session_from_data(raw_data(data), base_dir=base_dir))
         with self.lock:
-            same_shape = [t.name for t in graph.session.tracks] == self.tracks and graph.sample_rate == self.sample_rate \
+            same_shape = (
+                [t.name for t in graph.session.tracks] == self.tracks
+                and graph.sample_rate == self.sample_rate
                 and graph.channels == self.per
+            )
             self.graph, self.raw = graph, raw
             self.tracks = [t.name for t in graph.session.tracks]
             self.per = graph.channels

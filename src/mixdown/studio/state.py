@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import MixdownError, SessionError
+from ..errors import MixdownError
+from ..session.array_source import ArraySource
 from .peaks import ClipSpan, PeakStore
 from .preview import Preview
 
@@ -75,7 +76,9 @@ class Studio:
         self.save_path = self.path.with_name(self.path.stem + ".mixdown.yaml") if self.imported else self.path
         # every file the session started with: none may be written, and new sources must live beside them
         self.inputs = {self.path} | {p.resolve() for p in self.graph.source_paths}
-        self.roots = {self.base_dir} | {p.parent for p in self.inputs} | ({self.media_root} if self.media_root else set())
+        self.roots = (
+            {self.base_dir} | {p.parent for p in self.inputs} | ({self.media_root} if self.media_root else set())
+        )
         from ..targets import get_target
 
         first = next((d.target for d in session.deliverables if d.target), None)
@@ -83,7 +86,8 @@ class Studio:
         self.lock = threading.RLock()
         self.version = 1
         self.saved_version = 1 if not self.imported else 0
-        store_dir = None if cache_dir is False else (cache_root() if cache_dir in (None, True) else Path(cache_dir))
+        store_dir = None if cache_dir is False else (
+            cache_root() if cache_dir is None or cache_dir is True else Path(cache_dir))
         self.peaks = PeakStore(session.sample_rate, store_dir)
         self.preview = Preview(tmp)
         self.preview.set_session(self.data, self.base_dir, None, version=self.version)
@@ -153,7 +157,9 @@ class Studio:
                 if not any(p.is_relative_to(r) for r in self.roots):
                     raise StudioError(f"deliverables[{di}].{field}: {value!r} is outside the session's folders", 403)
                 if field == "path" and (p in self.inputs or p == self.save_path):
-                    raise StudioError(f"deliverables[{di}].path: {value!r} would overwrite an input of the session", 409)
+                    raise StudioError(
+                        f"deliverables[{di}].path: {value!r} would overwrite an input of the session", 409
+                    )
 
     def save(self) -> Path:
         """Write the session file atomically (never over the imported timeline or any media)."""
@@ -162,7 +168,11 @@ class Studio:
         with self.lock:
             session, version = self.session, self.version
         out = self.save_path
-        if out.resolve() in self.inputs and out.resolve() != self.path or (self.imported and out.resolve() == self.path):
+        if (
+            out.resolve() in self.inputs
+            and out.resolve() != self.path
+            or (self.imported and out.resolve() == self.path)
+        ):
             raise StudioError(f"{out}: refusing to write over an input of the session", 409)
         try:
             save_session(session, out)
@@ -224,7 +234,8 @@ class Studio:
                     "edited": list(getattr(layer, "edited", []) or [])}
 
         def effective(name: str) -> float:
-            total, node = 0.0, name
+            total = 0.0
+            node: str | None = name
             while node is not None:
                 strip = graph.strips[node]
                 total += strip.gain_db          # groups folded in by the graph
@@ -232,21 +243,36 @@ class Studio:
             return round(total, 6)
 
         tracks = []
-        for ti, t in enumerate(session.tracks):
+        for t in session.tracks:
             strip = graph.strips[t.name]
             nodes = {n.loc[-1]: n for n in strip.clips}
             clips = []
             for ci, c in enumerate(t.clips):
                 n = nodes.get(ci)
-                clips.append({"index": ci, "name": c.name or Path(c.source).name, "source": Path(c.source).name,
+                src = Path(c.source).name if isinstance(c.source, str) else c.source.label  # label: audio in memory
+                clips.append({"index": ci, "name": c.name or src, "source": src,
                               "start": n.start if n else session.samples(c.start, position=True),
                               "end": n.end if n else None, "gain_db": c.gain_db, "mute": c.mute,
                               "effective_gain_db": n.gain_db if n else c.gain_db, "auto": auto_layer(c, False),
                               "keyframes": keys(c.automation.get("gain_db", []), position=False)})
-            tracks.append({"name": t.name, "role": t.role, "color": t.display_color, "output": t.output,
-                           "gain_db": t.gain_db, "pan": t.pan, "mute": t.mute, "solo": t.solo,
-                           "heard": not strip.mute, "effective_db": effective(t.name), "strip_db": strip.gain_db, "clips": clips,
-                           "keyframes": keys(t.automation.get("gain_db", [])), "auto": auto_layer(t)})
+            tracks.append(
+                {
+                    "name": t.name,
+                    "role": t.role,
+                    "color": t.display_color,
+                    "output": t.output,
+                    "gain_db": t.gain_db,
+                    "pan": t.pan,
+                    "mute": t.mute,
+                    "solo": t.solo,
+                    "heard": not strip.mute,
+                    "effective_db": effective(t.name),
+                    "strip_db": strip.gain_db,
+                    "clips": clips,
+                    "keyframes": keys(t.automation.get("gain_db", [])),
+                    "auto": auto_layer(t),
+                }
+            )
         buses = [{"name": b.name, "role": b.role, "color": b.display_color, "output": b.output, "gain_db": b.gain_db,
                   "pan": b.pan, "mute": b.mute, "solo": b.solo, "auto": auto_layer(b),
                   "keyframes": keys(b.automation.get("gain_db", []))}
@@ -268,7 +294,7 @@ class Studio:
             if strip is None or strip.kind != "track":
                 raise StudioError(f"no track {track!r}", 404)
             nodes = list(strip.clips)
-        return [ClipSpan(c.path, c.stream, c.start, c.source_in, c.length) for c in nodes]
+        return [ClipSpan(_file(c.path), c.stream, c.start, c.source_in, c.length) for c in nodes]
 
     def lane_peaks(self, track: str, *, start: int, bin: int, count: int) -> tuple[np.ndarray, np.ndarray]:
         from .peaks import MAX_COLUMNS, lane_peaks
@@ -306,6 +332,12 @@ class Studio:
                 "offset_db": float(strip.gain_db)}
 
 
+def _file(path: Path | ArraySource) -> Path:
+    """A clip's source file: the studio opens session files, whose sources are paths."""
+    assert isinstance(path, Path), "the studio's sessions come from files"
+    return path
+
+
 def _listed(x: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else round(float(v), 6) for v in x]
 
@@ -335,8 +367,9 @@ def affected_range(old: Any, new: Any) -> tuple[int, int] | None:
         return None
     if [t.name for t in so.tracks] != [t.name for t in sn.tracks]:
         return None
-    lo, hi = None, None
-    for to, tn in zip(so.tracks, sn.tracks):
+    lo: int | None = None
+    hi: int | None = None
+    for to, tn in zip(so.tracks, sn.tracks, strict=True):
         a, b = _sound(to), _sound(tn)
         if a == b:
             continue
@@ -366,7 +399,7 @@ def affected_range(old: Any, new: Any) -> tuple[int, int] | None:
         for s, e in spans:
             lo = s if lo is None else min(lo, s)
             hi = e if hi is None else max(hi, e)
-    return (0, 0) if lo is None else (lo, hi)
+    return (0, 0) if lo is None or hi is None else (lo, hi)  # both None or neither
 
 
 def _sound(strip: Any) -> dict[str, Any]:

@@ -21,13 +21,13 @@ MARKS_DB = (12, 6, 0, -5, -10, -20, -30, -40, -60)
 
 def position_to_db(p: float | np.ndarray) -> float | np.ndarray:
     """Gain of a slider position (0..1), dB."""
-    xs, ys = zip(*POINTS)
+    xs, ys = zip(*POINTS, strict=True)
     return np.interp(p, xs, ys)
 
 
 def db_to_position(db: float | np.ndarray) -> float | np.ndarray:
     """Slider position (0..1) of a gain in dB (clamped to the fader's range)."""
-    xs, ys = zip(*POINTS)
+    xs, ys = zip(*POINTS, strict=True)
     return np.interp(db, ys, xs)
 
 

@@ -238,7 +238,7 @@ def get_target(name: str | None = None, *, lufs: float | None = None, true_peak:
         if lufs is None:
             raise TargetError("give a --target preset or a custom --lufs (and --true-peak)")
         base = Target("custom", lufs, 0.5, -1.0, reference="custom")
-    changes = {}
+    changes: dict[str, Any] = {}
     if lufs is not None:
         changes["integrated_lufs"] = float(lufs)
     if true_peak is not None:

@@ -64,6 +64,7 @@ def noise_loudness(noise: dict[str, float], sample_rate: int, channels: int) -> 
     x = shaped.process(ChunkNoise(int(noise["seed"]), channels).read(0, n)).astype(np.float32)
     layout = "mono" if channels == 1 else "stereo"
     res = measure_array(x, sample_rate, layout=layout)
+    assert res.integrated_lufs is not None  # 20 s of noise is never silence
     return float(res.integrated_lufs)
 
 

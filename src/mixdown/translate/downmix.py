@@ -17,6 +17,8 @@ one are re-normalised and re-checked on their own.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 
 from ..errors import MixdownError
@@ -54,7 +56,7 @@ def matrix(source: str, target: str) -> np.ndarray:
     if source not in _ORDER or target not in _ORDER or _ORDER.index(target) < _ORDER.index(source):
         raise MixdownError(f"cannot downmix {source} to {target} (downmixes go 7.1 > 5.1 > stereo > mono)")
     m = np.eye(CHANNELS[source])
-    for a, b in zip(_ORDER[_ORDER.index(source):], _ORDER[_ORDER.index(source) + 1: _ORDER.index(target) + 1]):
+    for a, b in pairwise(_ORDER[_ORDER.index(source): _ORDER.index(target) + 1]):
         m = MATRICES[(a, b)] @ m
     return m
 

@@ -18,6 +18,7 @@ same samples as one pass.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def _shelf(f0: float, gain_db: float, fs: float, *, high: bool) -> np.ndarray:
 
 def _bands(centres: tuple[float, ...], gains: np.ndarray, fs: float) -> np.ndarray:
     rows = []
-    for i, (f0, g) in enumerate(zip(centres, gains)):
+    for i, (f0, g) in enumerate(zip(centres, gains, strict=True)):
         f = min(f0, 0.45 * fs)  # a centre at or past Nyquist still shapes the top of the band
         if i == 0:
             rows.append(_shelf(f, g, fs, high=False))
@@ -68,7 +69,7 @@ def _bands(centres: tuple[float, ...], gains: np.ndarray, fs: float) -> np.ndarr
     return np.array(rows)
 
 
-def magnitude_db(sos: np.ndarray, freqs: np.ndarray | list[float], fs: float) -> np.ndarray:
+def magnitude_db(sos: np.ndarray, freqs: np.ndarray | Sequence[float], fs: float) -> np.ndarray:
     """The cascade's magnitude at ``freqs`` (Hz), dB."""
     from scipy.signal import sosfreqz
 

@@ -49,7 +49,7 @@ def speech_regions_of(path: Path, *, stream: int | None, vad: str, sample_rate: 
     from ..analysis.source import compute
 
     _, act = compute(path, stream=stream, levels=False, vad_method=vad)
-    return act.regions(sample_rate)  # type: ignore[union-attr]
+    return act.regions(sample_rate)
 
 
 def _programme_lufs(path: Path, stream: int | None) -> float:

@@ -269,7 +269,8 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     # the summary must then carry the gain the output was rendered with.
     from mixdown.auto.build import session_from_files
     from mixdown.master import MasterParams
-    from mixdown.auto.run import AutoOptions, run_auto
+    from mixdown.auto.run import AutoOptions
+    from mixdown.pipeline.autojob import mix_auto
     from mixdown.targets import get_target
     from mixdown.render.engine import render_file
 
@@ -280,7 +281,7 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     s = session_from_files(dialogue=[str(tmp_path / "v.wav")], base_dir=tmp_path)
     opts = AutoOptions(target=get_target("spotify"), master=MasterParams(max_passes=1),
                        cache_dir=tmp_path / "cache", cleanup_mode="off")
-    res = run_auto(s, opts, output=tmp_path / "out.wav")
+    res = mix_auto(s, opts, output=tmp_path / "out.wav")
     assert res.passes == 1
     again = tmp_path / "again.wav"
     render_file(res.session, again)

@@ -94,9 +94,24 @@ def run_render_job(job: Job, session: Session, progress: Progress | None) -> Job
 
 
 def run_deliver_job(job: Job, session: Session, progress: Progress | None) -> JobResult:
-    """Every deliverable the session lists, from one render; the report's data from the first mix."""
+    """Every deliverable the session lists, from one render; the report's probes ride on it."""
     vad = job.options.get("vad", "silero")
-    rep = render_deliverables(session, progress=progress, block_size=job.block_size, vad_method=vad)
+    probes: list[SessionPass] = []
+    # the mix's numbers are measured from the first mix file; with none, on the render (before auto's stage)
+    has_mix = any(d.kind in ("mix", "video") for d in session.deliverables)
+
+    def observe(graph: Any) -> tuple[dict[str, list[str]], Any]:
+        # the delivery's graph (auto's stage out of the master: the tracks are the session's)
+        probes.append(SessionPass(session, graph=graph, measure_master=not has_mix))
+
+        def consume(block: Any, taps: dict[str, Any]) -> None:
+            probes[0].consume_master(block)
+            probes[0].consume_taps(taps)
+
+        return probes[0].taps, consume
+
+    rep = render_deliverables(session, progress=progress, block_size=job.block_size, vad_method=vad,
+                              observe=observe if job.report is not None else None)
     result = JobResult(job=job, session=session_to_data(session), summary=rep.to_json(), compliant=rep.compliant,
                        duration_s=rep.duration_s)
     result.timings.update(rep.timing)
@@ -108,21 +123,21 @@ def run_deliver_job(job: Job, session: Session, progress: Progress | None) -> Jo
                                            o.target, o.compliant, list(o.files)))
         result.problems += [Problem(o.kind, p, fails=o.compliant is False, where=o.path) for p in o.problems]
     if job.report is not None:
-        result.report = _deliverables_report(session, rep, progress)
+        result.report = _deliverables_report(session, rep, probes[0], progress)
     return result
 
 
-def _deliverables_report(session: Session, rep: Any, progress: Progress | None) -> dict[str, Any]:
-    """The report's data of a delivery: its first mix's numbers and target; the tracks from a render."""
-    first = next(((d, o) for d, o in zip(session.deliverables, rep.outputs, strict=False) if d.kind in ("mix", "video")), None)
+def _deliverables_report(session: Session, rep: Any, probes: SessionPass, progress: Progress | None) -> dict[str, Any]:
+    """The report's data of a delivery: the tracks from its render, its first mix's numbers and target."""
+    first = next(((d, o) for d, o in zip(session.deliverables, rep.outputs, strict=False)
+                  if d.kind in ("mix", "video")), None)
     mix = tgt = None
     if first is not None:
         d, o = first
         mix = Path(o.files[0] if o.files else o.path)
         if d.target or d.lufs is not None:
             tgt = get_target(d.target, lufs=d.lufs, true_peak=d.true_peak)
-    # the delivery's render has no probes: the per-track data need a render of their own
-    return collect(session, mix=mix, target=tgt, progress=progress)
+    return collect(rendered=probes, mix=mix, target=tgt, progress=progress)
 
 
 def run_report_job(job: Job, session: Session | None, progress: Progress | None) -> JobResult:

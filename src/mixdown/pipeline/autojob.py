@@ -279,7 +279,8 @@ def run_auto_job(job: Job, session: Session, progress: Progress | None) -> JobRe
             result.summary = res.to_json(tgt)
             result.summary["output"] = str(output)
             result.summary["video"] = vrep.to_json()
-            result.outputs.append(OutputResult("video", str(output.resolve()), codec, dict(vrep.measured), tgt.name,
+            measured = dict(vrep.outputs[0].measured) if vrep.outputs else {}
+            result.outputs.append(OutputResult("video", str(output.resolve()), codec, measured, tgt.name,
                                                vrep.compliant, [str(output)]))
         else:
             result.summary = res.to_json(tgt)

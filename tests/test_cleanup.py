@@ -14,14 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mixdown.analysis.spectrum import (
-    SpectrumMeter,
-    detect_hum,
-    detect_hum_array,
-    hum_meter,
-    noise_profile,
-    pause_meter,
-)
+from mixdown.analysis.hum import detect_hum, detect_hum_array, hum_meter, pause_meter
+from mixdown.analysis.spectrum import SpectrumMeter, noise_profile
 from mixdown.dsp.automation import Envelope
 from mixdown.dsp.cleanup import (
     PROFILE_PARAMS,

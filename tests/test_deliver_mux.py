@@ -88,7 +88,7 @@ def packet_hashes(path, kind: str, index: int = 0) -> list[tuple]:
 def decoded(path, stream: int = 0) -> np.ndarray:
     info = probe(path, stream=stream)
     with open_source(path, stream=stream, sample_rate=info.sample_rate) as r:
-        return r._read_to_end()
+        return r.read_to_end()
 
 
 def lag(a: np.ndarray, b: np.ndarray, window: int = 3000) -> int:

@@ -232,10 +232,11 @@ def test_limiter_gain_is_smooth_and_latency_compensated():
     y = lim(x, FS)
     L = lim.latency
     assert L == round(0.005 * FS)
-    np.testing.assert_array_equal(y[:, L : FS // 10 - 2 * L], x[:, : FS // 10 - 3 * L])
+    # one-shot processing takes the latency off: the lead-in comes out where it went in
+    np.testing.assert_array_equal(y[:, : FS // 10 - 3 * L], x[:, : FS // 10 - 3 * L])
     # the applied gain moves at most (1 - min gain) / (lookahead + 1) per sample: no clicks
-    xd = x[0, : -L].astype(np.float64)
-    g = y[0, L:] / np.where(np.abs(xd) > 1e-3, xd, np.nan)
+    xd = x[0].astype(np.float64)
+    g = y[0] / np.where(np.abs(xd) > 1e-3, xd, np.nan)
     ok = np.isfinite(g)
     idx = np.nonzero(ok[1:] & ok[:-1])[0]
     gmin = amp(-1.0) / amp(12.0)
@@ -252,7 +253,7 @@ def test_limiter_releases_exponentially_and_counts_limited_samples():
     y = lim(x, FS)
     assert lim.limited_samples == 1
     assert lim.max_reduction_db == pytest.approx(dbfs(2.0), abs=1e-9)
-    assert y[0, 1000 + lim.latency] == np.float32(1.0)
+    assert lim.latency > 0 and y[0, 1000] == np.float32(1.0)  # on the ceiling, where it went in
     # with an impulse train the release of the gain shows as the ratio of peaks
     x = np.zeros((1, n), np.float32)
     x[0, 2000] = 4.0
@@ -315,7 +316,7 @@ def test_true_peak_detection_skips_quiet_stretches_without_changing_a_bit():
 
 
 def test_compressor_takes_logs_only_from_the_knee_and_gets_the_same_gains():
-    from mixdown.dsp import _kernels as k
+    from mixdown.core import kernels as k
 
     rng = np.random.default_rng(8)
     n = 2 * FS

@@ -176,7 +176,7 @@ def test_parametric_eq_equals_its_bands_in_series_and_filters_once_per_block(mon
         HighShelf(freq_hz=9000.0, gain_db=2.0), LowPass(freq_hz=18000.0),
     ]
     x = np.random.default_rng(0).standard_normal((2, 20000)).astype(np.float32) * 0.2
-    from mixdown.dsp import _kernels
+    from mixdown.core import kernels as _kernels
 
     calls = []
     real = _kernels.sos_run

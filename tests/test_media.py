@@ -105,7 +105,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     files["m4a"] = encode(d / "chirp.m4a", [x], SR, "aac")
     files["mp4"] = encode(d / "clip.mp4", [x], SR, "aac", video=True)
     files["two_streams"] = encode(d / "two.mkv", [x, sine(N, SR, 1000, 0.5)[None, :]], SR, "aac")
-    files["mkv"] = files["two_streams"]  # Matroska: millisecond timestamps (see decode._snap)
+    files["mkv"] = files["two_streams"]  # Matroska: millisecond timestamps (see av_producer.AvProducer._snap)
     files["opus"] = encode(d / "chirp.opus", [x], SR, "libopus")
     files["webm"] = encode(d / "chirp.webm", [x], SR, "libopus")
     files["ogg"] = d / "chirp.ogg"

@@ -127,7 +127,7 @@ def test_allowed_damage_is_read_to_its_end_with_one_warning(files: dict[str, Pat
         info = probe(path)
         info2 = probe(path)  # said once per file
         with open_source(path, sample_rate=info.sample_rate) as r:
-            got = r._read_to_end()
+            got = r.read_to_end()
     assert info == info2 and info.damaged
     assert got.shape[1] == info.frames
     assert info.frames / SR == pytest.approx(expected_end_s(path), abs=0.03)

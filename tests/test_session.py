@@ -5,7 +5,14 @@ import json
 import pytest
 
 from mixdown.errors import SessionError
-from mixdown.session import Clip, Keyframe, Session, Track, dump_session, load_session, save_session
+from mixdown.session import (
+    Clip,
+    Session,
+    Track,
+    dump_session,
+    load_session,
+    save_session,
+)
 
 GOOD = """\
 mixdown: 1
@@ -40,18 +47,119 @@ def write(tmp_path, text, name="s.yaml"):
     return p
 
 
-def test_load_and_round_trip(tmp_path):
-    p = write(tmp_path, GOOD)
+# Written by hand in the canonical forms the saver uses (keyframes as [t, v] lists, linear
+# interpolation left out, fades as {length, shape}), so that every value written here can be
+# compared with what the loaded session holds, independently of the loader.
+ROUND = """\
+mixdown: 2
+sample_rate: 48000
+layout: stereo
+frame_rate: 25
+start_timecode: "01:00:00:00"
+duration: "00:00:10:00"
+tracks:
+  - name: Host
+    role: dialogue
+    gain_db: -3.5
+    pan: -0.25
+    clips:
+      - name: first line
+        source: media/host.wav
+        start: "01:00:01:12"
+        in: "00:00:00.500"
+        duration: 2.25
+        gain_db: 1.5
+        fade_in: {length: 0.1, shape: s-curve}
+        fade_out: {length: "4800s", shape: linear}
+        automation:
+          gain_db: [[0, 0], [1, -6, exp], [1.5, -6, hold]]
+    chain:
+      - {type: highpass, freq_hz: 90, slope_db_oct: 24}
+      - {type: compressor, threshold_db: -22, ratio: 3, sidechain: Music, automation: {ratio: [[0.5, 2], [2, 6]]}}
+    sends:
+      - {bus: verb, level_db: -12, pre_fader: true}
+    output: dx
+  - name: Music
+    role: music
+    clips:
+      - {source: media/music.wav, start: 0, fade_out: {length: 3.0, shape: equal-power}}
+    automation:
+      gain_db: [[0, 0], [1.0, -12, exp], [3.0, -12], [4.0, 0]]
+      pan: [[0, -1], [4.0, 1]]
+buses:
+  - name: dx
+    role: dialogue
+    chain:
+      - {type: limiter, ceiling_db: -3}
+  - name: verb
+    chain:
+      - {type: reverb, room_size: 0.7, wet_level: 0.5}
+    output: dx
+master:
+  chain:
+    - {type: limiter, ceiling_db: -1, true_peak: true}
+"""
+
+
+def contains(loaded, written, path="session"):
+    """Every value written is the value loaded (the loader may add defaults, nothing else)."""
+    if isinstance(written, dict):
+        assert isinstance(loaded, dict), path
+        for k, v in written.items():
+            assert k in loaded, f"{path}.{k} written but not loaded"
+            contains(loaded[k], v, f"{path}.{k}")
+    elif isinstance(written, list):
+        assert isinstance(loaded, list) and len(loaded) == len(written), path
+        for i, (a, b) in enumerate(zip(loaded, written)):
+            contains(a, b, f"{path}[{i}]")
+    else:
+        assert loaded == written and type(loaded) is type(written) or (
+            isinstance(written, (int, float)) and not isinstance(written, bool) and float(loaded) == float(written)
+        ), f"{path}: wrote {written!r}, loaded {loaded!r}"
+
+
+def test_loaded_values_are_the_values_written(tmp_path):
+    import yaml
+
+    p = write(tmp_path, ROUND)
     s = load_session(p)
-    assert s.tracks[0].clips[0].in_ == "00:00:00.500"
-    assert s.samples(s.tracks[0].clips[0].start, position=True) == 72000
-    assert s.tracks[1].automation["gain_db"][1] == Keyframe(t=1.0, v=-12, interp="exp")
-    out = save_session(s, tmp_path / "sub" / "copy.yaml") if (tmp_path / "sub").mkdir() is None else None
-    again = load_session(out)
-    assert again.model_dump() == {**s.model_dump(), "tracks": again.model_dump()["tracks"]}
-    # sources were rewritten relative to the new folder and still point at the same files
-    assert again.resolve(again.tracks[0].clips[0].source).resolve() == s.resolve("host.wav").resolve()
-    assert again.tracks[1].automation == s.tracks[1].automation
+    contains(s.model_dump(mode="json", by_alias=True), yaml.safe_load(ROUND))
+    # times, converted by hand: 01:00:01:12 at 25 fps from an 01:00:00:00 start is 1.48 s
+    clip = s.tracks[0].clips[0]
+    assert s.samples(clip.start, position=True) == 71040
+    assert s.samples(clip.in_) == 24000
+    assert s.samples(clip.fade_out.length) == 4800
+    assert s.samples(s.duration) == 10 * 48000  # a length: not offset by start_timecode
+    assert s.tracks[0].chain[1].params == {"threshold_db": -22, "ratio": 3}
+    assert s.tracks[0].chain[1].sidechain == "Music"
+    assert s.resolve(clip.source) == (tmp_path / "media" / "host.wav").resolve()
+
+
+def test_save_load_save_gives_the_same_bytes(tmp_path):
+    s = load_session(write(tmp_path, ROUND))
+    first = save_session(s, tmp_path / "a.yaml").read_bytes()
+    again = load_session(tmp_path / "a.yaml")
+    assert save_session(again, tmp_path / "b.yaml").read_bytes() == first
+    assert again.model_dump() == s.model_dump()
+    # and through JSON
+    j = save_session(again, tmp_path / "c.json")
+    assert save_session(load_session(j), tmp_path / "d.json").read_bytes() == j.read_bytes()
+    assert load_session(j).model_dump() == s.model_dump()
+
+
+def test_saving_elsewhere_keeps_the_media_and_every_other_value(tmp_path):
+    s = load_session(write(tmp_path, ROUND))
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    out = load_session(save_session(s, tmp_path / "deep" / "er" / "copy.yaml"))
+    for a, b in zip(s.tracks, out.tracks):
+        for ca, cb in zip(a.clips, b.clips):
+            assert cb.source != ca.source  # rewritten relative to the new folder ...
+            assert out.resolve(cb.source).resolve() == s.resolve(ca.source).resolve()  # ... same file
+    strip_sources = lambda d: [{**t, "clips": [{k: v for k, v in c.items() if k != "source"} for c in t["clips"]]}
+                               for t in d["tracks"]]
+    a, b = s.model_dump(), out.model_dump()
+    assert strip_sources(a) == strip_sources(b)
+    assert {k: v for k, v in a.items() if k != "tracks"} == {k: v for k, v in b.items() if k != "tracks"}
 
 
 def test_json_is_the_same_model(tmp_path):

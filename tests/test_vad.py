@@ -388,7 +388,7 @@ def test_streaming_in_any_block_size_equals_one_pass(method, monkeypatch):
     y = y[: 16000 * 4 + 333]
 
     def run(block):
-        det = vad._Detector(method)
+        det = vad.Detector(method)
         for i in range(0, len(y), block):
             det.push(y[i : i + block])
         return det.finish(len(y), 16000)

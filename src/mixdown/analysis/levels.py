@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .loudness import LAYOUT_WEIGHTS, _DEFAULT_LAYOUT, _energy_to_lufs, _gated_mean_energy
+from ..core.layouts import DEFAULT_LAYOUT, LAYOUT_WEIGHTS
+from .gating import energy_to_lufs, gated_mean_energy
+from .kweighting import k_weighting_sos
 
 REL_GATE_LU = -10.0
-
-
-def energy_to_lufs(e: np.ndarray | float) -> np.ndarray | float:
-    """BS.1770 loudness of a weighted mean square (-inf for 0)."""
-    with np.errstate(divide="ignore"):
-        return _energy_to_lufs(e)
 
 
 class LevelMeter:
@@ -38,20 +34,18 @@ class LevelMeter:
     """
 
     def __init__(self, sample_rate: int, channels: int, *, layout: str | None = None) -> None:
-        from .loudness import k_weighting_sos
-
         self.sample_rate = int(sample_rate)
         self.hop = round(sample_rate / 10)
         self.sos = k_weighting_sos(sample_rate)
         self.zi = np.zeros((self.sos.shape[0], channels, 2))
-        self.weights = np.asarray(LAYOUT_WEIGHTS[layout or _DEFAULT_LAYOUT[channels]], dtype=np.float64)
+        self.weights = np.asarray(LAYOUT_WEIGHTS[layout or DEFAULT_LAYOUT[channels]], dtype=np.float64)
         self._acc = 0.0
         self._fill = 0
         self._bins: list[np.ndarray] = []
 
     def process(self, block: np.ndarray) -> None:
         """Add a (channels, n) block."""
-        from ..dsp._kernels import sos_run
+        from ..core.kernels import sos_run
 
         n = block.shape[1]
         if n == 0:
@@ -158,5 +152,5 @@ class LevelSeries:
 
 def gated_loudness(block_energy: np.ndarray) -> float | None:
     """Integrated loudness of 400 ms block energies with the absolute and relative gates."""
-    mean = _gated_mean_energy(block_energy, REL_GATE_LU)
+    mean = gated_mean_energy(block_energy, REL_GATE_LU)
     return None if mean is None else float(energy_to_lufs(mean))

@@ -34,12 +34,20 @@ need): about 3 MB for ten hours.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from ..core.layouts import DEFAULT_LAYOUT, LAYOUT_WEIGHTS
 from ..errors import AnalysisError, MediaError
+from .gating import (
+    RELATIVE_GATE_LU,
+    energy_to_lufs,
+    gated_mean_energy,
+    loudness_range,
+)
+from .kweighting import k_weighting_sos
+from .loudness_result import Growable, LoudnessResult, LoudnessSeries
+from .truepeak import TruePeakDetector
 
 __all__ = [
     "LAYOUT_WEIGHTS",
@@ -50,31 +58,6 @@ __all__ = [
     "measure_array",
 ]
 
-#: Channel weights G_i of BS.1770 by layout, in channel order. LFE has weight 0
-#: (excluded); surround channels 1.41 (+1.5 dB).
-#:
-#: 7.1 is FFmpeg's ``FL FR FC LFE BL BR SL SR``. BS.1770-4 weighs a channel by its
-#: position: 1.41 from 60 to 120 degrees azimuth (below 30 degrees elevation), 1.0
-#: elsewhere. The side surrounds (SL SR, +-90 degrees) are inside that range; the
-#: back surrounds (BL BR) sit at +-135 to +-150 degrees in the 7.1 of ITU-R BS.2051
-#: and get 1.0 -- as libebur128 weighs its M+-135 channels. (FFmpeg's ``ebur128``
-#: filter gives every back and side channel 1.41, so it reads back-channel content
-#: up to 1.5 dB louder.)
-LAYOUT_WEIGHTS: dict[str, tuple[float, ...]] = {
-    "mono": (1.0,),
-    "stereo": (1.0, 1.0),
-    "5.0": (1.0, 1.0, 1.0, 1.41, 1.41),  # L R C Ls Rs
-    "5.1": (1.0, 1.0, 1.0, 0.0, 1.41, 1.41),  # L R C LFE Ls Rs
-    "7.1": (1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.41, 1.41),  # FL FR FC LFE BL BR SL SR
-}
-_DEFAULT_LAYOUT = {1: "mono", 2: "stereo", 5: "5.0", 6: "5.1", 8: "7.1"}
-
-_LOUDNESS_OFFSET = -0.691  # BS.1770: L = -0.691 + 10 log10(sum G_i z_i)
-_ABSOLUTE_GATE_LUFS = -70.0
-_RELATIVE_GATE_LU = -10.0
-_LRA_RELATIVE_GATE_LU = -20.0
-_LRA_LOW, _LRA_HIGH = 0.10, 0.95
-
 # Everything is counted in 10 ms bins.
 _BINS_PER_STEP = 10  # 100 ms: hop of gating blocks and of the plotted series
 _MOMENTARY_BINS = 40  # 400 ms
@@ -84,213 +67,6 @@ _MIN_SAMPLE_RATE = 8000
 # Size of the pieces measure_array feeds the meter: large enough that per-call
 # overhead vanishes, small enough to keep the float64 work arrays in cache-ish sizes.
 _CHUNK_FRAMES = 1 << 16
-
-
-def _energy_to_lufs(energy: np.ndarray | float) -> Any:
-    with np.errstate(divide="ignore"):
-        return _LOUDNESS_OFFSET + 10.0 * np.log10(energy)
-
-
-def _lufs_to_energy(lufs: float) -> float:
-    return 10.0 ** ((lufs - _LOUDNESS_OFFSET) / 10.0)
-
-
-_ABSOLUTE_GATE_ENERGY = _lufs_to_energy(_ABSOLUTE_GATE_LUFS)
-
-
-_HP_F0, _HP_Q = 38.13547087602444, 0.5003270373238773
-
-
-def _highpass_gain(fs: float) -> float:
-    """Passband gain of the RLB high-pass with an unnormalised [1, -2, 1] numerator."""
-    k = math.tan(math.pi * _HP_F0 / fs)
-    return 1.0 + k / _HP_Q + k * k
-
-
-def _highpass_poles(fs: float) -> list[float]:
-    k = math.tan(math.pi * _HP_F0 / fs)
-    a0 = 1.0 + k / _HP_Q + k * k
-    return [2.0 * (k * k - 1.0) / a0, (1.0 - k / _HP_Q + k * k) / a0]
-
-
-def k_weighting_sos(sample_rate: float) -> np.ndarray:
-    """K-weighting filter of BS.1770 as second-order sections for ``sample_rate``.
-
-    Parameters
-    ----------
-    sample_rate : float
-        Sample rate in Hz.
-
-    Returns
-    -------
-    ndarray, shape (2, 6)
-        ``[b0, b1, b2, 1, a1, a2]`` for the high-frequency shelf (stage 1) and
-        the RLB high-pass (stage 2), for :func:`scipy.signal.sosfilt`.
-
-    Notes
-    -----
-    The analog prototypes (shelf: f0 = 1681.97 Hz, +4.0 dB, Q = 0.7072;
-    high-pass: f0 = 38.135 Hz, Q = 0.5003) are the ones libebur128 fits to the
-    48 kHz tables; the bilinear transform with pre-warping at f0 maps them to any
-    rate, and at 48 kHz gives the tabulated coefficients back.
-
-    One deliberate difference from libebur128: the table's high-pass numerator is
-    ``[1, -2, 1]`` unnormalised, which gives it a passband gain of
-    ``1 + K/Q + K**2`` (+0.043 dB at 48 kHz) that the -0.691 dB constant of
-    BS.1770 is calibrated with. That gain depends on the rate (+0.022 dB at
-    96 kHz), so the numerator is scaled to keep the 48 kHz passband gain at every
-    rate. This holds the response to within 0.01 dB of the 48 kHz filter from
-    20 Hz to 15 kHz at 32 to 192 kHz (libebur128's drifts by up to 0.04 dB), as
-    BS.1770 asks of other rates; libebur128 reads 0.004 LU higher at 44.1 kHz
-    and 0.02 LU lower at 96 kHz.
-    """
-    fs = float(sample_rate)
-    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
-    k = math.tan(math.pi * f0 / fs)
-    vh = 10.0 ** (gain_db / 20.0)
-    vb = vh**0.4996667741545416
-    a0 = 1.0 + k / q + k * k
-    shelf = [
-        (vh + vb * k / q + k * k) / a0,
-        2.0 * (k * k - vh) / a0,
-        (vh - vb * k / q + k * k) / a0,
-        1.0,
-        2.0 * (k * k - 1.0) / a0,
-        (1.0 - k / q + k * k) / a0,
-    ]
-    highpass = [1.0, -2.0, 1.0, 1.0, *_highpass_poles(fs)]
-    if fs != 48000.0:
-        g = _highpass_gain(48000.0) / _highpass_gain(fs)
-        highpass[:3] = [g, -2.0 * g, g]
-    return np.array([shelf, highpass], dtype=np.float64)
-
-
-class _Growable:
-    """Append-only float64 vector with amortised O(1) appends."""
-
-    __slots__ = ("_buf", "_n")
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._buf = np.empty(capacity, dtype=np.float64)
-        self._n = 0
-
-    def extend(self, values: np.ndarray) -> None:
-        k = values.shape[0]
-        if self._n + k > self._buf.shape[0]:
-            new = np.empty(max(2 * self._buf.shape[0], self._n + k), dtype=np.float64)
-            new[: self._n] = self._buf[: self._n]
-            self._buf = new
-        self._buf[self._n : self._n + k] = values
-        self._n += k
-
-    @property
-    def values(self) -> np.ndarray:
-        return self._buf[: self._n]
-
-
-@dataclass(frozen=True)
-class LoudnessSeries:
-    """A loudness curve for plotting.
-
-    Attributes
-    ----------
-    time_s : ndarray of float64
-        End time of each measurement window, in seconds from the stream start.
-    lufs : ndarray of float64
-        Loudness of the window ending there, LUFS; ``-inf`` for digital silence.
-    """
-
-    time_s: np.ndarray
-    lufs: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.time_s.shape[0])
-
-
-def _empty_series() -> LoudnessSeries:
-    return LoudnessSeries(np.empty(0), np.empty(0))
-
-
-@dataclass(frozen=True)
-class LoudnessResult:
-    """What a :class:`LoudnessMeter` measured. ``None`` means undefined.
-
-    Attributes
-    ----------
-    integrated_lufs : float or None
-        Gated programme loudness, LUFS. ``None`` if shorter than 400 ms or if no
-        gating block passes the gates.
-    loudness_range_lu : float or None
-        EBU Tech 3342 loudness range, LU. ``None`` if shorter than 3 s or if no
-        short-term value passes the gates.
-    true_peak_dbtp : float or None
-        Maximum true-peak level over all channels, dBTP. ``None`` if not measured
-        or for digital silence.
-    sample_peak_dbfs : float or None
-        Maximum absolute sample value over all channels, dBFS; ``None`` for
-        digital silence.
-    momentary_max_lufs, short_term_max_lufs : float or None
-        Maximum momentary (400 ms) / short-term (3 s) loudness on a 10 ms grid,
-        LUFS. ``None`` if shorter than the window or silent throughout.
-    duration_s : float
-        Length of the audio measured, in seconds.
-    momentary_series, short_term_series : LoudnessSeries
-        Momentary and short-term loudness every 100 ms, from the first full window.
-    layout : str, optional
-        The channel layout whose BS.1770 weights were used (set by file measurements).
-    layout_assumed : bool
-        The file named no layout and ``layout`` is the default for its channel count.
-    """
-
-    integrated_lufs: float | None
-    loudness_range_lu: float | None
-    true_peak_dbtp: float | None
-    sample_peak_dbfs: float | None
-    momentary_max_lufs: float | None
-    short_term_max_lufs: float | None
-    duration_s: float
-    momentary_series: LoudnessSeries = field(default_factory=_empty_series, repr=False)
-    short_term_series: LoudnessSeries = field(default_factory=_empty_series, repr=False)
-    layout: str | None = None
-    layout_assumed: bool = False
-
-    def to_json(self) -> dict[str, float | None]:
-        """The scalar results as a JSON-ready dict (no series, no file names)."""
-        return {
-            "duration_s": self.duration_s,
-            "integrated_lufs": self.integrated_lufs,
-            "loudness_range_lu": self.loudness_range_lu,
-            "true_peak_dbtp": self.true_peak_dbtp,
-            "sample_peak_dbfs": self.sample_peak_dbfs,
-            "momentary_max_lufs": self.momentary_max_lufs,
-            "short_term_max_lufs": self.short_term_max_lufs,
-        }
-
-
-def _gated_mean_energy(energies: np.ndarray, relative_gate_lu: float) -> float | None:
-    """Mean energy of the blocks passing the absolute and relative gates (BS.1770)."""
-    above = energies[energies > _ABSOLUTE_GATE_ENERGY]
-    if above.size == 0:
-        return None
-    relative = float(np.mean(above)) * 10.0 ** (relative_gate_lu / 10.0)
-    kept = above[above > relative]
-    if kept.size == 0:  # pragma: no cover - the mean of a set always has members above -10 LU
-        return None
-    return float(np.mean(kept))
-
-
-def _loudness_range(short_term_energies: np.ndarray) -> float | None:
-    """EBU Tech 3342 loudness range of short-term energies, LU."""
-    above = short_term_energies[short_term_energies > _ABSOLUTE_GATE_ENERGY]
-    if above.size == 0:
-        return None
-    relative = float(np.mean(above)) * 10.0 ** (_LRA_RELATIVE_GATE_LU / 10.0)
-    kept = np.sort(above[above > relative])
-    n = kept.size
-    # Tech 3342's reference: value at round((n-1)*p) of the sorted list (round half up).
-    lo = kept[int(math.floor((n - 1) * _LRA_LOW + 0.5))]
-    hi = kept[int(math.floor((n - 1) * _LRA_HIGH + 0.5))]
-    return float(_energy_to_lufs(hi) - _energy_to_lufs(lo))
 
 
 class LoudnessMeter:
@@ -344,12 +120,12 @@ class LoudnessMeter:
         self.sample_rate = int(sample_rate)
         self.channels = int(channels)
         if layout is None:
-            if self.channels not in _DEFAULT_LAYOUT:
+            if self.channels not in DEFAULT_LAYOUT:
                 raise MediaError(
                     f"loudness meter: {self.channels} channels has no default layout; "
                     f"say which one it is ({', '.join(LAYOUT_WEIGHTS)})"
                 )
-            layout = _DEFAULT_LAYOUT[self.channels]
+            layout = DEFAULT_LAYOUT[self.channels]
         if layout not in LAYOUT_WEIGHTS:
             raise MediaError(
                 f"loudness meter: unknown channel layout {layout!r} "
@@ -368,14 +144,12 @@ class LoudnessMeter:
         self.bin_frames = int(self.sample_rate / 100 + 0.5)
         self.measures_true_peak = bool(true_peak)
 
-        from ..dsp import _kernels  # lazily (numba): keeps `import mixdown` light
+        from ..core import kernels  # lazily (numba): keeps `import mixdown` light
 
-        self._sos_run = _kernels.sos_run
+        self._sos_run = kernels.sos_run
         self._sos = k_weighting_sos(self.sample_rate)
         self._tp = None
         if self.measures_true_peak:
-            from .truepeak import TruePeakDetector
-
             self._tp = TruePeakDetector(self.sample_rate, self.channels)
         self.reset()
 
@@ -391,8 +165,8 @@ class LoudnessMeter:
         self._g_tail = np.zeros(0)  # last 290 10-bin sums
         self._momentary_max = -math.inf  # energies (linear)
         self._short_term_max = -math.inf
-        self._blocks = _Growable()  # momentary energy every 100 ms = gating blocks
-        self._short = _Growable()  # short-term energy every 100 ms
+        self._blocks = Growable()  # momentary energy every 100 ms = gating blocks
+        self._short = Growable()  # short-term energy every 100 ms
         self._peak = 0.0
         if self._tp is not None:
             self._tp.reset()
@@ -542,7 +316,7 @@ class LoudnessMeter:
         """Everything measured so far; the meter keeps running."""
         blocks = self._blocks.values
         short = self._short.values
-        integrated = _gated_mean_energy(blocks, _RELATIVE_GATE_LU)
+        integrated = gated_mean_energy(blocks, RELATIVE_GATE_LU)
         tp = None
         if self._tp is not None:
             linear = self._tp.peak()
@@ -551,21 +325,21 @@ class LoudnessMeter:
         m_times = (np.arange(blocks.shape[0]) * _BINS_PER_STEP + _MOMENTARY_BINS) * bin_s
         s_times = (np.arange(short.shape[0]) * _BINS_PER_STEP + _SHORT_TERM_BINS) * bin_s
         return LoudnessResult(
-            integrated_lufs=None if integrated is None else float(_energy_to_lufs(integrated)),
-            loudness_range_lu=_loudness_range(short),
+            integrated_lufs=None if integrated is None else float(energy_to_lufs(integrated)),
+            loudness_range_lu=loudness_range(short),
             true_peak_dbtp=tp,
             sample_peak_dbfs=(
                 20.0 * math.log10(self._peak) if self._peak > 0.0 else None
             ),
             momentary_max_lufs=(
-                float(_energy_to_lufs(self._momentary_max)) if self._momentary_max > 0 else None
+                float(energy_to_lufs(self._momentary_max)) if self._momentary_max > 0 else None
             ),
             short_term_max_lufs=(
-                float(_energy_to_lufs(self._short_term_max)) if self._short_term_max > 0 else None
+                float(energy_to_lufs(self._short_term_max)) if self._short_term_max > 0 else None
             ),
             duration_s=self._frames / self.sample_rate,
-            momentary_series=LoudnessSeries(m_times, _energy_to_lufs(blocks)),
-            short_term_series=LoudnessSeries(s_times, _energy_to_lufs(short)),
+            momentary_series=LoudnessSeries(m_times, energy_to_lufs(blocks)),
+            short_term_series=LoudnessSeries(s_times, energy_to_lufs(short)),
         )
 
     def gating_blocks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -580,7 +354,7 @@ class LoudnessMeter:
         """
         blocks = self._blocks.values
         start = np.arange(blocks.shape[0], dtype=np.int64) * (_BINS_PER_STEP * self.bin_frames)
-        return start, _energy_to_lufs(blocks)
+        return start, energy_to_lufs(blocks)
 
     def integrated_over(self, regions: list[tuple[int, int]]) -> float | None:
         """Gated integrated loudness of the parts of the programme in ``regions``.
@@ -628,8 +402,8 @@ class LoudnessMeter:
         begin = np.arange(blocks.shape[0], dtype=np.int64) * (_BINS_PER_STEP * self.bin_frames)
         overlap = coverage(begin + block_len) - coverage(begin)
         chosen = blocks[2 * overlap >= block_len]
-        energy = _gated_mean_energy(chosen, _RELATIVE_GATE_LU)
-        return None if energy is None else float(_energy_to_lufs(energy))
+        energy = gated_mean_energy(chosen, RELATIVE_GATE_LU)
+        return None if energy is None else float(energy_to_lufs(energy))
 
 
 def measure_array(

@@ -17,8 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MediaError
+from ..media.decode import open_clip_source, probe_clip_source
+from ..media.memory import is_array_source
 from . import cache
+from .activity import RATE, Detector
 from .levels import LevelMeter, LevelSeries
+from .vad_cache import cache_directory, cache_key, load_cached, store_cached
 
 LEVELS_VERSION = 1
 _BLOCK = 1 << 16
@@ -54,19 +58,16 @@ def compute(path: Path, *, stream: int | None, levels: bool, vad_method: str | N
     """Decode once at the native rate; return (LevelSeries or None, SpeechActivity or None)."""
     import soxr
 
-    from ..media.decode import open_source, probe
-    from . import vad as vadmod
-
-    info = probe(path, stream=stream)
+    info = probe_clip_source(path, stream=stream)
     layout = info.layout if info.layout in ("mono", "stereo", "5.0", "5.1") else None
     if levels and layout is None and info.channels not in (1, 2, 5, 6):
         raise MediaError(f"cannot measure a {info.channels}-channel layout ({info.layout})", file=path)
     meter = LevelMeter(info.sample_rate, info.channels, layout=layout) if levels else None
-    det = vadmod._Detector(vad_method) if vad_method else None
+    det = Detector(vad_method) if vad_method else None
     rs = None
-    if det is not None and info.sample_rate != vadmod.RATE:
-        rs = soxr.ResampleStream(info.sample_rate, vadmod.RATE, info.channels, dtype="float32", quality="HQ")
-    with open_source(path, stream=stream, sample_rate=info.sample_rate, start=0) as reader:
+    if det is not None and info.sample_rate != RATE:
+        rs = soxr.ResampleStream(info.sample_rate, RATE, info.channels, dtype="float32", quality="HQ")
+    with open_clip_source(path, stream=stream, sample_rate=info.sample_rate, start=0) as reader:
         done = 0
         while done < info.frames:
             n = min(_BLOCK, info.frames - done)
@@ -97,8 +98,8 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
     cache_dir : str, Path, None or False
         Cache root (None: ``$MIXDOWN_CACHE_DIR`` or ``~/.cache/mixdown``; False: no cache).
     """
-    from . import vad as vadmod
-
+    if is_array_source(path):  # audio in memory: nothing to key a cache by, and it is cheap to read
+        return SourceAnalysis(*compute(path, stream=stream, levels=True, vad_method=vad_method))
     p = Path(path)
     if not p.is_file():
         raise MediaError("file not found", file=p)
@@ -106,16 +107,16 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
     if cache_dir is False:
         series, act = compute(p, stream=stream, levels=True, vad_method=vad_method)
         return SourceAnalysis(series, act)
-    vad_dir = vadmod.cache_directory() if cache_dir in (None, True) else Path(cache_dir) / "vad"
+    vad_dir = cache_directory() if cache_dir in (None, True) else Path(cache_dir) / "vad"
     root = vad_dir.parent
     lfile, lkey = _levels_file(resolved, stream, root)
     series = _load_levels(lfile, lkey)
     act = None
     vfile = vkey = None
     if vad_method:
-        digest, vkey = vadmod._cache_key(resolved, vad_method, stream)
+        digest, vkey = cache_key(resolved, vad_method, stream)
         vfile = vad_dir / f"{digest}.npz"
-        act = vadmod._load_cached(vfile, vkey)
+        act = load_cached(vfile, vkey)
     need_vad = bool(vad_method) and act is None
     if series is None or need_vad:
         new_series, new_act = compute(p, stream=stream, levels=series is None,
@@ -125,5 +126,5 @@ def analyse_source(path: str | os.PathLike[str], *, stream: int | None = None, v
             _store_levels(lfile, lkey, series)
         if need_vad:
             act = new_act
-            vadmod._store_cached(vfile, vkey, act)
+            store_cached(vfile, vkey, act)
     return SourceAnalysis(series, act)

@@ -32,35 +32,9 @@ from __future__ import annotations
 
 import numpy as np
 
-_TAPS_PER_PHASE = 12
-_KAISER_BETA = 5.0
+from ..core.truepeak import TAPS_PER_PHASE, interpolator_phases, oversampling_factor
 
-
-def interpolator_phases(factor: int) -> np.ndarray:
-    """Polyphase coefficients of the ``factor``-times interpolator.
-
-    Parameters
-    ----------
-    factor : int
-        Oversampling factor (2 or 4).
-
-    Returns
-    -------
-    ndarray, shape (factor, 12)
-        Row ``k`` interpolates the point ``(k + 0.5) / factor - 0.5`` samples
-        after the centre of its 12-sample window (the prototype has even length,
-        so no phase falls on an input sample). Each row sums to 1, so DC and low
-        frequencies read exactly.
-    """
-    n = factor * _TAPS_PER_PHASE
-    m = np.arange(n) - (n - 1) / 2.0
-    prototype = np.sinc(m / factor) * np.kaiser(n, _KAISER_BETA)
-    phases = prototype.reshape(_TAPS_PER_PHASE, factor).T.copy()
-    phases /= phases.sum(axis=1, keepdims=True)
-    return phases
-
-
-_TAPS = _TAPS_PER_PHASE
+_TAPS = TAPS_PER_PHASE
 # Output positions per bound test. Measured on noise and enveloped noise at 48 kHz:
 # 64 skips the most work; longer segments let one loud sample drag more along.
 _SEGMENT = 64
@@ -69,11 +43,6 @@ _SEGMENT = 64
 _BOUND_MARGIN = 1.0 + 1e-5
 
 _kernels: dict[int, object] = {}
-
-
-def oversampling_factor(sample_rate: int) -> int:
-    """Oversampling used for a sample rate: 4 below 96 kHz, else 2."""
-    return 4 if sample_rate < 96000 else 2
 
 
 def _get_kernel(phases: int):

@@ -16,6 +16,7 @@ the buses it goes through (:meth:`Analysis.heard`).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,8 +84,6 @@ def track_levels(graph: Graph, name: str, sources: dict[tuple[Path, int | None],
     their energies (as uncorrelated signals do). This is for deciding, not for
     compliance: what is delivered is measured on the render itself.
     """
-    from ..render.engine import fade_curve
-
     sr = graph.sample_rate
     hop = round(sr / 10)
     n_hops = -(-graph.length // hop)
@@ -99,13 +98,7 @@ def track_levels(graph: Graph, name: str, sources: dict[tuple[Path, int | None],
         j = np.floor((clip.source_in + local) / sr * src.sample_rate / src.hop).astype(np.int64)
         inside = (j >= 0) & (j < len(src.energy))
         k, local, j = k[inside], local[inside], j[inside]
-        db = clip.gain_db + (clip.gain_env.at_positions(local) if clip.gain_env is not None else 0.0)
-        amp = np.power(10.0, np.asarray(db) / 20.0) * np.ones_like(local)
-        if clip.fade_in:
-            amp *= np.where(local < clip.fade_in, fade_curve(np.clip(local / clip.fade_in, 0, 1), clip.fade_in_shape), 1.0)
-        if clip.fade_out:
-            x = np.clip((clip.length - local) / clip.fade_out, 0, 1)
-            amp *= np.where(local >= clip.length - clip.fade_out, fade_curve(x, clip.fade_out_shape), 1.0)
+        amp = clip.curve.at(local)
         energy[k] += src.energy[j] * amp * amp
     return LevelSeries(energy, sr, hop)
 
@@ -180,8 +173,6 @@ def analyse(session: Session, *, vad_method: str = "silero", vad_threshold: floa
             else:
                 wanted.setdefault(key, None)
     # sources are independent: two at a time (decoding and the speech model release the GIL)
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="mixdown-analyse") as pool:
         jobs = {key: pool.submit(analyse_source, key[0], stream=key[1], vad_method=method,
                                  cache_dir=cache_dir) for key, method in wanted.items()}

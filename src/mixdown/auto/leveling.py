@@ -231,9 +231,9 @@ def _chain(track, analysis: Analysis, speech: list[Region], params: LevelingPara
 def _clip_length(session: Session, clip) -> int:
     if clip.duration is not None:
         return session.samples(clip.duration)
-    from ..media.decode import probe
+    from ..media.decode import probe_clip_source
 
-    info = probe(session.resolve(clip.source), stream=clip.stream)
+    info = probe_clip_source(session.resolve(clip.source), stream=clip.stream)
     return info.frames * session.sample_rate // info.sample_rate - session.samples(clip.in_)
 
 

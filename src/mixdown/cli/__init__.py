@@ -17,6 +17,7 @@ import typer
 
 from . import auto, check, deliver, measure, processors, render, report, sync, targets, timeline  # noqa: F401  (registration)
 from . import batch, studio  # noqa: F401  (registration)
+from . import binaural, preview  # noqa: F401  (registration)
 from .app import app
 from .auto import expand_role_flags
 

@@ -17,6 +17,7 @@ from .common import (
     check_block_size,
     check_outputs,
     fail,
+    media_root_option,
     num,
     number_option,
     open_session,
@@ -125,7 +126,7 @@ def check_placement(flag: str, spec: str, sample_rate: int) -> None:
 @app.command()
 def auto(
     session: Optional[Path] = typer.Argument(None, help="an existing session or editor timeline (instead of files)"),
-    media_root: Optional[Path] = typer.Option(None, "--media-root", help="where a timeline's media live"),
+    media_root: Path | None = media_root_option(),
     dialogue: list[str] = typer.Option([], "--dialogue", help="dialogue file(s); file@time places it on the timeline"),
     music: list[str] = typer.Option([], "--music", help="music file(s)"),
     sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),

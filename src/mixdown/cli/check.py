@@ -10,6 +10,7 @@ import typer
 
 from .app import app
 from .common import ALLOW_TRUNCATED_HELP, echo_error, note_assumed_layout, number_option, read_media
+from .preview import add_translation, parse_devices
 
 
 @app.command("check")
@@ -26,6 +27,8 @@ def check_command(
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    devices: str | None = typer.Option(None, "--devices", help="also translation QC on these playback devices "
+                                       "(phone,earbuds,laptop,tv,car or all; see `mixdown preview`); advice only"),
 ) -> None:
     """Check files against a delivery spec: loudness, true peak, LRA; and QC: clipping, DC, phase, mono fold-down, dropouts, silence.
 
@@ -40,6 +43,7 @@ def check_command(
         echo_error("--vad must be silero or energy")
         raise typer.Exit(2)
     read_media(allow_truncated=allow_truncated)
+    device_names = parse_devices([devices], "--devices") if devices is not None else None
     try:
         tgt = get_target(target, lufs=lufs, true_peak=true_peak, tolerance=tolerance)
     except MixdownError as exc:
@@ -65,6 +69,8 @@ def check_command(
         results.append(res.to_json())
         if not as_json:
             typer.echo(format_result(res))
+        if device_names is not None:
+            add_translation(f, results[-1], device_names, vad=vad, stream=stream, as_json=as_json)
     if as_json:
         typer.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2))
     if fails:

@@ -138,14 +138,36 @@ def note_assumed_layout(file: str, layout: str | None, assumed: bool) -> None:
                    f"({LAYOUT_ORDER.get(layout or '', '?')})", err=True)
 
 
+#: ``--media-root``: one option, one meaning, on every command that accepts a timeline.
+MEDIA_ROOT_HELP = "folder searched by file name for a timeline's media whose written paths are not on this machine"
+
+
+def media_root_option() -> Any:
+    """The ``--media-root DIR`` option of a command that accepts an editor timeline."""
+    return typer.Option(None, "--media-root", help=MEDIA_ROOT_HELP)
+
+
+def check_media_root(path: Path, media_root: Path | None) -> None:
+    """Refuse ``--media-root`` with a session file (its clip sources are paths it names; the option would do nothing)."""
+    if media_root is None:
+        return
+    from ..interchange import is_timeline
+
+    if not is_timeline(path):
+        fail(f"--media-root applies to editor timelines (.xml .fcpxml .edl .otio), not to {path}: a session file's "
+             "clip sources are paths relative to it")
+
+
 def open_session(path: Path, *, media_root: Optional[Path]) -> Any:
     """A session file, or an editor timeline imported on the fly (its import notes on stderr).
 
-    The file and every clip's media become inputs of the job: no output may replace them.
+    ``media_root`` is ``--media-root`` (see :func:`check_media_root`). The file and every
+    clip's media become inputs of the job: no output may replace them.
     """
     from ..files.guard import current
     from ..interchange import open_session as _open
 
+    check_media_root(path, media_root)
     guard = current()
     if guard is not None:
         guard.add(path, "the session file" if path.suffix.lower() in (".yaml", ".yml", ".json") else "the timeline")

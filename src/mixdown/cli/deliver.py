@@ -16,6 +16,7 @@ from .common import (
     ALLOW_TRUNCATED_HELP,
     check_block_size,
     check_outputs,
+    media_root_option,
     number_option,
     open_session,
     out_spec,
@@ -31,6 +32,7 @@ def deliver_command(
     vad: str = typer.Option("silero", "--vad", help="speech detector for dialogue-gated targets: silero | energy"),
     as_json: bool = typer.Option(False, "--json", help="print the delivery report as JSON"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Render a session once and write every deliverable it lists (mix files, stems, M&E, video).
 
@@ -41,10 +43,11 @@ def deliver_command(
 
     check_block_size(block_size)
     read_media(allow_truncated=allow_truncated)
-    s = open_session(session, media_root=None)
+    s = open_session(session, media_root=media_root)
     check_deliverables(s)
     with deliver_progress(not as_json) as cb:
-        res = run(Job(mode="deliver", session=str(session), block_size=block_size, options={"vad": vad}),
+        res = run(Job(mode="deliver", session=str(session), media_root=str(media_root) if media_root else None,
+                      block_size=block_size, options={"vad": vad}),
                   progress=cb, session=s)
     print_report(res, as_json=as_json)
     raise typer.Exit(0 if res.compliant else 3)

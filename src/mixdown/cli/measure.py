@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 
 from .app import app
-from .common import ALLOW_TRUNCATED_HELP, echo_error, measure_keys, note_assumed_layout, num, print_table, read_media
+from .common import (
+    ALLOW_TRUNCATED_HELP,
+    echo_error,
+    measure_keys,
+    note_assumed_layout,
+    num,
+    number_option,
+    print_table,
+    read_media,
+)
 
 _COLUMNS = ["file", "duration s", "integrated LUFS", "LRA LU", "true peak dBTP", "sample peak dBFS",
             "M max LUFS", "S max LUFS"]
@@ -17,6 +26,8 @@ _COLUMNS = ["file", "duration s", "integrated LUFS", "LRA LU", "true peak dBTP",
 @app.command()
 def measure(
     files: list[Path] = typer.Argument(..., help="audio or video files (anything FFmpeg reads)"),
+    stream: int | None = number_option(None, "--stream", help="audio stream to measure (default: the first)", min=0,
+                                       max=999),
     as_json: bool = typer.Option(False, "--json", help="one JSON object per file (a list when several)"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
@@ -35,7 +46,7 @@ def measure(
     failed = False
     for f in files:
         try:
-            res = measure_file(f)
+            res = measure_file(f, stream=stream)
         except MixdownError as exc:
             failed = True
             echo_error(str(exc))

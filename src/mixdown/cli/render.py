@@ -15,6 +15,7 @@ from .common import (
     check_block_size,
     check_outputs,
     fail,
+    media_root_option,
     num,
     number_option,
     open_session,
@@ -37,6 +38,7 @@ def render(
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Render a session's master to an audio file (the format follows the suffix: .wav .flac .mp3 .m4a .ogg .opus)."""
     from ..deliver.formats import SUFFIXES, resolve_format
@@ -49,8 +51,9 @@ def render(
     if format is not None and format not in SUFFIXES:
         fail(f"--format {format!r} is not one of {', '.join(SUFFIXES)}")
     read_media(allow_truncated=allow_truncated)
-    s = open_session(session, media_root=None)
-    job = Job(mode="render", session=str(session), block_size=block_size, report=str(report) if report else None)
+    s = open_session(session, media_root=media_root)
+    job = Job(mode="render", session=str(session), media_root=str(media_root) if media_root else None,
+              block_size=block_size, report=str(report) if report else None)
     if output is None and s.deliverables:
         if format is not None:
             fail(f"--format {format} applies to -o OUT; the session's {len(s.deliverables)} deliverable(s) name "

@@ -15,6 +15,7 @@ from .common import (
     callback,
     check_outputs,
     fail,
+    media_root_option,
     open_session,
     out_spec,
     progress,
@@ -34,6 +35,7 @@ def report_(
     json_out: Optional[Path] = typer.Option(None, "--json-out", help="also write the report's data as JSON here"),
     _json: bool = renamed_option("--json", "--json-out PATH", flag=True),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Write one HTML page with the loudness curve, tracks, speech, gain curves, spectra and decisions.
 
@@ -66,9 +68,10 @@ def report_(
             for key in ("output", "session"):
                 if isinstance(data.get(key), str):
                     protect(Path(data[key]), source.parent / data[key], what="a file the result names")
-    session = None if is_result else open_session(source, media_root=None)  # its media are inputs too
+    session = None if is_result else open_session(source, media_root=media_root)  # its media are inputs too
     check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json-out"))
     job = Job(mode="report", session=None if is_result else str(source), result=str(source) if is_result else None,
+              media_root=str(media_root) if media_root else None,
               output=str(mix) if mix else None, target=tgt.name if tgt else None, report=str(output),
               report_json=str(json_out) if json_out else None)
     with progress("report", True) as bar:

@@ -9,14 +9,14 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import check_outputs, fail, number_option, open_session, out_spec, protect
+from .common import check_outputs, fail, media_root_option, number_option, open_session, out_spec, protect
 
 
 @app.command("import")
 def import_(
     timeline: Path = typer.Argument(..., help="FCP7 XML (Premiere/Resolve), FCPXML, CMX 3600 EDL or .otio"),
     output: Path = typer.Option(..., "-o", "--output", help="session file to write (.yaml or .json)"),
-    media_root: Optional[Path] = typer.Option(None, "--media-root", help="folder to find media whose paths moved"),
+    media_root: Path | None = media_root_option(),
     role: list[str] = typer.Option([], "--role", help="TRACK=ROLE, overriding the role inferred from names"),
     frame_rate: Optional[str] = typer.Option(None, "--frame-rate", help="frame rate of an EDL (EDLs do not say)"),
     sequence: Optional[str] = typer.Option(None, "--sequence", help="which sequence, when the file has several"),
@@ -63,11 +63,12 @@ def import_(
 def export_(
     session: Path = typer.Argument(..., help="session (or timeline) to export"),
     output: Path = typer.Option(..., "-o", "--output", help="timeline: .xml (FCP7/Premiere), .fcpxml, .otio or .edl"),
+    media_root: Path | None = media_root_option(),
 ) -> None:
     """Write a session as an editor's timeline, with its gain keyframes (ducks, leveling) in place."""
     from ..interchange import export_timeline
 
-    s = open_session(session, media_root=None)
+    s = open_session(session, media_root=media_root)
     check_outputs(out_spec(output, "-o", folder=output.suffix.lower() == ".fcpxmld",
                            create=output.suffix.lower() == ".fcpxmld"))
     for note in export_timeline(s, output):

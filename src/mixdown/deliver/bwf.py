@@ -42,7 +42,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
-from ..media.write import AtomicWriter, _reserve, check_not_protected
+from ..files.atomic import reserve
+from ..media.write import AtomicWriter, check_not_protected
 
 #: ``int16`` value of a loudness field that is not set (Tech 3285 v2).
 UNSET = 0x7FFF
@@ -240,7 +241,7 @@ class BwfWriter(AtomicWriter):
 
         self._quant = Quantiser(24)
         check_not_protected(self.path, protect)
-        self._tmp: Path | None = _reserve(self.path)
+        self._tmp: Path | None = reserve(self.path)
         self._done = False
         try:
             self._fh: Any = open(self._tmp, "r+b")

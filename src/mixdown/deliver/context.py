@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.activity import RATE, Detector
 from ..master import BLOCK_SIZE, MasterParams, StageOutcome, layout_name
 from ..media.scratch import ScratchAudio
 from ..session.model import ProcessorSpec
@@ -136,17 +137,15 @@ class Delivery:
 
 def speech_stream(sample_rate: int, method: str) -> Any:
     """A streaming speech detector: ``push(block)``, ``regions()`` at ``sample_rate``."""
-    from ..analysis import vad
-
     class _Stream:
         def __init__(self) -> None:
-            self.det = vad._Detector(method)
+            self.det = Detector(method)
             self.frames = 0
             self.rs = None
-            if sample_rate != vad.RATE:
+            if sample_rate != RATE:
                 import soxr
 
-                self.rs = soxr.ResampleStream(sample_rate, vad.RATE, 1, dtype="float32", quality="HQ")
+                self.rs = soxr.ResampleStream(sample_rate, RATE, 1, dtype="float32", quality="HQ")
 
         def push(self, block: np.ndarray) -> None:
             if not block.shape[1]:

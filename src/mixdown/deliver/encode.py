@@ -48,7 +48,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import MediaError
-from ..media.write import AtomicWriter, _reserve, check_not_protected
+from ..files.atomic import reserve
+from ..media.write import AtomicWriter, check_not_protected
 from .formats import (
     CODECS,
     check_channels,
@@ -217,7 +218,7 @@ class LossyWriter(AtomicWriter):
         check_channels(self.format, self.channels, self.path)
         check_not_protected(self.path, protect)
         self._done = False
-        self._tmp: Path | None = _reserve(self.path)
+        self._tmp: Path | None = reserve(self.path)
         try:
             # bitexact: no random Ogg serial number, no library version tag -- same mix, same bytes
             self._out: Any = av.open(str(self._tmp), mode="w", format=_CONTAINERS[self.path.suffix.lower()],

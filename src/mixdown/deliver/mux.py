@@ -139,13 +139,13 @@ def check_video_copy(video: str | os.PathLike[str], out: str | os.PathLike[str])
     """Raise unless the container of ``out`` can hold the pictures of ``video`` as they are (stream copy)."""
     import av
 
-    from ..media.decode import _open_av
+    from ..media.ffmpeg import open_container
 
     allowed = CONTAINER_VIDEO.get(container_for(out))
     if allowed is None:
         return
     pic = av.stream.Disposition.attached_pic
-    src = _open_av(Path(video))
+    src = open_container(Path(video))
     try:
         names = [s.codec_context.name for s in src.streams.video if not (s.disposition & pic)]
     finally:
@@ -185,12 +185,13 @@ def video_reference(video: str | os.PathLike[str]) -> VideoReference:
     """
     import av
 
-    from ..media.decode import _av_has_video, _open_av, probe
+    from ..media.decode import probe
+    from ..media.ffmpeg import has_video, open_container
 
     p = Path(video)
-    c = _open_av(p)
+    c = open_container(p)
     try:
-        if not _av_has_video(c):
+        if not has_video(c):
             raise MediaError("has no video stream to mux the mix into", file=p)
         v = next(s for s in c.streams.video if not (s.disposition & av.stream.Disposition.attached_pic))
         has_audio = bool(c.streams.audio)
@@ -261,7 +262,7 @@ def mux_video(
     """
     import av
 
-    from ..media.decode import _open_av
+    from ..media.ffmpeg import open_container
     from .encode import StreamEncoder
 
     t0 = time.perf_counter()
@@ -279,7 +280,7 @@ def mux_video(
                        channels=int(channels), bitrate=None, audio_start_s=start_pts / rate,
                        audio_frames=0, reference_frames=int(round(ref.duration_s * rate)),
                        padded_s=max(0, want - frames) / sample_rate, trimmed_s=max(0, frames - want) / sample_rate)
-    src = _open_av(video)
+    src = open_container(video)
     try:
         pic = av.stream.Disposition.attached_pic
         vids = [s for s in src.streams.video if not (s.disposition & pic)]
@@ -367,9 +368,9 @@ def video_packet_hashes(path: str | os.PathLike[str], *, stream: int = 0) -> lis
     """SHA-1 of every packet of a video stream, in file order (to prove a copy is a copy)."""
     import hashlib
 
-    from ..media.decode import _open_av
+    from ..media.ffmpeg import open_container
 
-    c = _open_av(Path(path))
+    c = open_container(Path(path))
     try:
         st = c.streams.video[stream]
         return [hashlib.sha1(bytes(p)).hexdigest() for p in c.demux(st) if p.size]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -82,7 +83,7 @@ class Envelope:
             if np.any(self.values[k] <= 0) or np.any(self.values[k + 1] <= 0):
                 raise ValueError("exp interpolation needs positive values (use linear)")
 
-    def shifted(self, samples: int) -> "Envelope":
+    def shifted(self, samples: int) -> Envelope:
         """The same curve, ``samples`` later."""
         out = copy.copy(self)
         out.positions = self.positions + int(samples)
@@ -203,3 +204,48 @@ class Envelope:
         hi = min(int(np.searchsorted(pos, position + n, side="right")), len(pos) - 1)
         seg = self.values[lo : hi + 1]
         return not bool(np.all(seg == seg[0]))
+
+
+class EnvelopeSum:
+    """Several gain envelopes read as one: their values added (dB gains multiply).
+
+    A clip's or strip's gain is its hand automation plus its auto layer's
+    automation, each evaluated with its own keyframes and interpolation and added
+    sample by sample (not merged into one keyframe list, which could not hold a
+    sum of ``linear`` and ``exp`` segments exactly). It reads like an
+    :class:`~mixdown.dsp.automation.Envelope` for the engine and the analysis.
+    """
+
+    def __init__(self, parts: list[Envelope]) -> None:
+        self.parts = parts
+        self.unit = parts[0].unit
+
+    @property
+    def is_constant(self) -> bool:
+        return all(p.is_constant for p in self.parts)
+
+    @property
+    def positions(self) -> Any:
+        return np.unique(np.concatenate([p.positions for p in self.parts]))
+
+    def at(self, position: int) -> float:
+        return float(sum(p.at(position) for p in self.parts))
+
+    def evaluate(self, position: int, n: int) -> Any:
+        out = self.parts[0].evaluate(position, n)
+        for p in self.parts[1:]:
+            out = out + p.evaluate(position, n)
+        return out
+
+    def at_positions(self, positions: Any) -> Any:
+        out = self.parts[0].at_positions(positions)
+        for p in self.parts[1:]:
+            out = out + p.at_positions(positions)
+        return out
+
+    def changes_within(self, position: int, n: int) -> bool:
+        return any(p.changes_within(position, n) for p in self.parts)
+
+    def shifted(self, samples: int) -> EnvelopeSum:
+        """The same curve, ``samples`` later."""
+        return EnvelopeSum([p.shifted(samples) for p in self.parts])

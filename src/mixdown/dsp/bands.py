@@ -89,7 +89,7 @@ class Dehum(Processor):
             raise SessionError(f"dehum.freq_hz = {f0:g} Hz is not below the Nyquist frequency of a "
                                f"{self.sample_rate} Hz stream")
         if self._moving:
-            from . import _kernels
+            from ..core import kernels as _kernels
 
             self._k = _kernels
             self._ks = np.array(self._orders(f0), dtype=np.float64)
@@ -194,7 +194,7 @@ class DeEsser(Processor):
     _COEF = ("freq_hz", "q")
 
     def _prepare(self) -> None:
-        from . import _kernels
+        from ..core import kernels as _kernels
 
         f = envelope_extremes(self, "freq_hz")[1]
         if f >= self.sample_rate / 2.0:

@@ -317,12 +317,28 @@ class Processor:
         return 0
 
     def __call__(self, audio: np.ndarray, sample_rate: int, *, key: np.ndarray | None = None) -> np.ndarray:
-        """One-shot: prepare, process ``audio`` (channels, frames) from position 0, return it."""
+        """One-shot: process ``audio`` (channels, frames) from position 0; as many frames out as in.
+
+        The processor is prepared afresh, fed ``latency`` samples of silence after the
+        audio to flush what its lookahead holds back, and that delay is taken off
+        the front: output frame ``i`` is input frame ``i`` processed, so a lookahead
+        limiter or a spectral denoiser loses nothing at the end. (A reverb or delay
+        tail past the end is cut: same length out as in.)
+        """
         audio = np.asarray(audio, dtype=np.float32)
         if audio.ndim == 1:
             audio = audio[None, :]
-        self.prepare(sample_rate, audio.shape[1], audio.shape[0])
-        return self.process(audio, 0, key=key) if key is not None else self.process(audio, 0)
+        n = audio.shape[1]
+        self.prepare(sample_rate, max(n, 1), audio.shape[0])
+        lat = self.latency
+        if lat:
+            self.prepare(sample_rate, n + lat, audio.shape[0])
+            audio = np.concatenate([audio, np.zeros((audio.shape[0], lat), dtype=np.float32)], axis=1)
+            if key is not None:
+                key = np.asarray(key, dtype=np.float32)
+                key = np.concatenate([key, np.zeros((key.shape[0], lat), dtype=np.float32)], axis=1)
+        out = self.process(audio, 0, key=key) if key is not None else self.process(audio, 0)
+        return out[:, lat:] if lat else out
 
     # -- for subclasses --------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -399,7 +415,6 @@ def create(kind: str, **params: Any) -> Processor:
     ValueError
         For unknown parameters or out-of-range values.
     """
-    load_all()
     cls = REGISTRY.get(kind)
     if cls is None:
         raise KeyError(kind)
@@ -407,7 +422,9 @@ def create(kind: str, **params: Any) -> Processor:
 
 
 def load_all() -> dict[str, type[Processor]]:
-    """Import every processor module so the registry is complete; returns it."""
-    from . import cleanup, color, dynamics, eq, gain, spatial  # noqa: F401
+    """Every registered processor by session name.
 
+    Complete as soon as :mod:`mixdown.dsp` is imported (which importing this module
+    does first): the package imports every processor module.
+    """
     return REGISTRY

@@ -20,14 +20,13 @@ import math
 
 import numpy as np
 
+from ..core.bands import THIRD_OCTAVE_HZ, THIRD_OCTAVE_NOMINAL, band_levels_to_psd, frame_size, hann_periodic
 from .base import Param, Processor
 from .eq import check_block, envelope_extremes
 from .stream import Ring, envelope_per_frame
 
 #: Names of the noise-profile parameters, one per third-octave band (25 Hz .. 20 kHz).
 def _profile_names() -> tuple[str, ...]:
-    from ..analysis.spectrum import THIRD_OCTAVE_NOMINAL
-
     return tuple(f"noise_{n}_db" for n in THIRD_OCTAVE_NOMINAL)
 
 
@@ -39,8 +38,6 @@ _LOOK = 2  # frames of lookahead the centred smoothing needs
 
 
 def _denoise_params() -> dict[str, Param]:
-    from ..analysis.spectrum import THIRD_OCTAVE_HZ
-
     params: dict[str, Param] = {
         "amount_db": Param(12.0, 0.0, 60.0, "dB", doc="largest reduction of the noise, dB", rate="frame"),
         "threshold_db": Param(6.0, 0.0, 30.0, "dB", rate="frame",
@@ -80,7 +77,7 @@ class Denoise(Processor):
     Every parameter, the profile too (a room whose noise changes), can be
     automated; each STFT frame takes the values at its centre sample.
     Latency: ``nfft + 2 * hop`` samples with ``nfft`` from
-    :func:`mixdown.analysis.spectrum.frame_size` (2048 at 44.1/48 kHz, 512 at 16 kHz)
+    :func:`mixdown.core.bands.frame_size` (2048 at 44.1/48 kHz, 512 at 16 kHz)
     and ``hop = nfft / 4``.
     """
 
@@ -93,8 +90,6 @@ class Denoise(Processor):
         return np.array([self.params[n] for n in PROFILE_PARAMS], dtype=np.float64)
 
     def _prepare(self) -> None:
-        from ..analysis.spectrum import frame_size, hann_periodic
-
         fs = self.sample_rate
         self.nfft = frame_size(fs)
         self.hop = self.nfft // 4
@@ -108,8 +103,6 @@ class Denoise(Processor):
 
     def _noise_power(self, levels_db: np.ndarray) -> np.ndarray:
         """Expected |X_k|^2 per bin of a windowed frame of noise with this profile (30 band levels, dB)."""
-        from ..analysis.spectrum import band_levels_to_psd
-
         psd = band_levels_to_psd(levels_db, self._freqs)
         if levels_db.max() <= PROFILE_FLOOR_DB:
             psd[:] = 0.0
@@ -162,8 +155,6 @@ class Denoise(Processor):
     @property
     def latency(self) -> int:
         if not self._prepared:
-            from ..analysis.spectrum import frame_size
-
             n = frame_size(self.sample_rate or 48000)
             return n + 2 * (n // 4)
         return self.nfft + _LOOK * self.hop

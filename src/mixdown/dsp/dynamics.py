@@ -3,7 +3,7 @@
 All three are feed-forward designs with the detector linked across channels (the
 loudest channel decides, so the stereo image does not wander) and a gain computer
 in dB. The sample-recursive parts (detector, smoothing, lookahead) run in numba
-kernels (:mod:`mixdown.dsp._kernels`) that carry their state across blocks, so any
+kernels (:mod:`mixdown.core.kernels`) that carry their state across blocks, so any
 block split gives the one-pass output. Every time constant is the one-pole kind:
 after ``attack_ms`` (or ``release_ms``) the gain has covered 1 - 1/e of a step.
 """
@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .automation import db_to_amp
+from ..core.truepeak import TAPS_PER_PHASE, interpolator_phases
 from .base import Param, Processor
 from .eq import check_block
 
@@ -98,7 +99,7 @@ class Compressor(Processor):
     }
 
     def _prepare(self) -> None:
-        from . import _kernels
+        from ..core import kernels as _kernels
 
         self._k = _kernels
 
@@ -168,7 +169,7 @@ class Gate(Processor):
     }
 
     def _prepare(self) -> None:
-        from . import _kernels
+        from ..core import kernels as _kernels
 
         self._k = _kernels
 
@@ -198,7 +199,7 @@ class Gate(Processor):
         return _apply_gain(self, block, gdb, position, None)
 
 
-TP_TAPS = 12  # taps per phase of the true-peak interpolator (the meter's, see Limiter._prepare)
+TP_TAPS = TAPS_PER_PHASE  # taps per phase of the true-peak interpolator (the meter's, see Limiter._prepare)
 
 
 class Limiter(Processor):
@@ -284,7 +285,7 @@ class Limiter(Processor):
         return self.lookahead + (TP_TAPS // 2 if self.params["true_peak"] else 0)
 
     def _prepare(self) -> None:
-        from . import _kernels
+        from ..core import kernels as _kernels
 
         self._k = _kernels
         self._no_det = np.zeros(1)
@@ -295,8 +296,6 @@ class Limiter(Processor):
             # taps, points 1/8, 3/8, 5/8, 7/8 of a sample after each input sample), so
             # the limiter holds down exactly what the loudness report and the
             # compliance check will read.
-            from ..analysis.truepeak import interpolator_phases
-
             phases = np.asarray(interpolator_phases(4), dtype=np.float64)
             if phases.shape != (4, TP_TAPS):
                 raise RuntimeError(f"limiter: unexpected true-peak interpolator shape {phases.shape}")

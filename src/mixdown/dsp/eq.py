@@ -199,7 +199,7 @@ class _Biquads(Processor):
                     f"{self.kind}.{name} = {hi:g} Hz is not below the Nyquist frequency "
                     f"({nyq:g} Hz) of a {self.sample_rate} Hz stream"
                 )
-        from . import _kernels
+        from ..core import kernels as _kernels
 
         self._k = _kernels
         self._nsec = self._sections()

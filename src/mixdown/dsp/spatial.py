@@ -17,6 +17,7 @@ from ..errors import SessionError
 from .automation import db_to_amp
 from .base import Param, Processor
 from .eq import check_block, envelope_extremes
+from .panlaw import pan_gains
 
 SQRT2 = math.sqrt(2.0)
 
@@ -40,12 +41,8 @@ def stereo_pairs(channels: int) -> tuple[tuple[int, int], ...]:
     return _PAIRS.get(channels, ((0, 1),) if channels >= 2 else ())
 
 
-def _theta(pan: float | np.ndarray) -> np.ndarray:
-    return (np.asarray(pan, dtype=np.float64) + 1.0) * (math.pi / 4.0)
-
-
 def pan_mono_to_stereo(mono: np.ndarray, pan: float | np.ndarray) -> np.ndarray:
-    """Place a mono signal in stereo with the constant-power (sin/cos) law.
+    """Place a mono signal in stereo with the constant-power law of the strips' panners.
 
     Parameters
     ----------
@@ -58,8 +55,8 @@ def pan_mono_to_stereo(mono: np.ndarray, pan: float | np.ndarray) -> np.ndarray:
     Returns
     -------
     ndarray of float32, shape (2, n)
-        ``L = cos(theta) x``, ``R = sin(theta) x`` with ``theta = (pan + 1) pi / 4``,
-        so ``L^2 + R^2 = x^2`` at every position.
+        ``L = cos(theta) x``, ``R = sin(theta) x`` with ``theta = (pan + 1) pi / 4``
+        (:func:`~mixdown.dsp.panlaw.pan_gains`), so ``L^2 + R^2 = x^2``.
     """
     x = np.asarray(mono)
     if x.ndim == 2:
@@ -69,17 +66,17 @@ def pan_mono_to_stereo(mono: np.ndarray, pan: float | np.ndarray) -> np.ndarray:
     p = np.asarray(pan, dtype=np.float64)
     if np.any(np.abs(p) > 1.0):
         raise ValueError("pan must be within -1 (left) .. 1 (right)")
-    th = _theta(p)
+    gl, gr = pan_gains(p, mono_source=True)
     out = np.empty((2, x.shape[0]), dtype=np.float32)
-    out[0] = x * np.cos(th)
-    out[1] = x * np.sin(th)
+    out[0] = x * gl
+    out[1] = x * gr
     return out
 
 
 class Pan(Processor):
-    """Stereo balance with a constant-power law and unity gain at the centre.
+    """Stereo balance with the strips' constant-power law and unity gain at the centre.
 
-    With ``theta = (pan + 1) pi / 4`` the left gain is ``min(1, sqrt(2) cos theta)`` and
+    The law is :func:`~mixdown.dsp.panlaw.pan_gains` (the fader's). With ``theta = (pan + 1) pi / 4`` the left gain is ``min(1, sqrt(2) cos theta)`` and
     the right ``min(1, sqrt(2) sin theta)``: the centre leaves both sides unchanged, a
     side turned towards the other falls along the cosine to silence at +-1. On a
     mono stream there is nothing to balance and the signal passes unchanged; on 5.1
@@ -100,9 +97,7 @@ class Pan(Processor):
         pairs = stereo_pairs(self.channels)
         if not pairs or block.shape[1] == 0:
             return out
-        th = _theta(self.value("pan", position, block.shape[1]))
-        gl = np.minimum(1.0, SQRT2 * np.cos(th))
-        gr = np.minimum(1.0, SQRT2 * np.sin(th))
+        gl, gr = pan_gains(self.value("pan", position, block.shape[1]), mono_source=False)
         for left, right in pairs:
             out[left] = block[left] * gl
             out[right] = block[right] * gr
@@ -162,7 +157,7 @@ class Delay(Processor):
     A fixed ``time_ms`` is rounded to whole samples. An automated one is followed
     per sample at its exact, fractional value: the line is read between samples by
     4-point (third-order) Lagrange interpolation
-    (:func:`~mixdown.dsp._kernels.modulated_delay`). Lagrange rather than all-pass
+    (:func:`~mixdown.core.kernels.modulated_delay`). Lagrange rather than all-pass
     interpolation because it is an FIR without state: an all-pass interpolator
     carries its own recursion, which rings (a click) whenever the delay jumps and
     must be smoothed around every change. So a moving delay time changes the pitch,
@@ -226,7 +221,7 @@ class Delay(Processor):
             return np.array(block, dtype=np.float32, copy=True)
         fb = self.value("feedback", position, n)
         if "time_ms" in self.envelopes:
-            from . import _kernels
+            from ..core import kernels as _kernels
 
             fbs, s_fb = _kernels.per_sample(fb)
             dly = self.value("time_ms", position, n) * (self.sample_rate / 1000.0)
@@ -241,7 +236,7 @@ class Delay(Processor):
             self._ring = np.ascontiguousarray(buf[:, n : n + d])
             self._pos[0] = 0
         else:
-            from . import _kernels
+            from ..core import kernels as _kernels
 
             fbs, s_fb = _kernels.per_sample(fb)
             wet = np.empty((self.channels, n), dtype=np.float64)

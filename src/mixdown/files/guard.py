@@ -52,7 +52,7 @@ class JobGuard:
 
     def add(self, path: str | os.PathLike[str] | None, what: str = "input") -> None:
         """Register one input (a file that may not exist yet is registered by name)."""
-        if path is None:
+        if not isinstance(path, (str, os.PathLike)):  # None, or audio in memory: no file to protect
             return
         p = Path(path)
         resolved = _resolve(p)

@@ -15,8 +15,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import MixdownError, TimelineError
+from pydantic import ValidationError
+
+from ..errors import MixdownError, TimelineError, format_loc
+from ..session.io import describe_validation_error, load_session
 from ..session.model import Session
+from .build import build_session
+from .edl import read_edl, write_edl
+from .fcp7_read import read_fcp7
+from .fcp7_write import write_fcp7
+from .fcpxml_read import read_fcpxml
+from .fcpxml_write import write_fcpxml
+from .ir import TimelineIR
+from .media import MediaResolver
+from .otio_read import read_otio
+from .otio_write import write_otio
 from .report import ImportReport, ReportItem
 
 FORMATS = {
@@ -129,33 +142,18 @@ def import_timeline(
 
 def _import(p: Path, fmt: str, root: Path | None, *, roles: dict[str, str] | None, sample_rate: int,
             frame_rate: str | float | None, sequence: str | None, missing_media: str) -> tuple[Session, ImportReport]:
-    from .ir import build_session
-    from .media import MediaResolver
-
     report = ImportReport(source=str(p), format=fmt)
     timeline_file = p
+    ir: TimelineIR
     if fmt == "fcp7":
-        from .fcp7 import read_fcp7
-
         ir = read_fcp7(p, report, sequence=sequence)
     elif fmt == "fcpxml":
-        from .fcpxml import read_fcpxml
-
         ir, timeline_file = read_fcpxml(p, report, sequence=sequence)
     elif fmt == "edl":
-        from .otio_io import read_edl
-
         ir = read_edl(p, report, frame_rate=frame_rate)
     else:
-        from .otio_io import read_otio
-
         ir = read_otio(p, report)
     resolver = MediaResolver(timeline_file.parent, root)
-    from pydantic import ValidationError
-
-    from ..errors import format_loc
-    from ..session.io import describe_validation_error
-
     try:
         session = build_session(ir, report, path=p, media_root=root, roles=roles, sample_rate=sample_rate,
                                 missing_media=missing_media, resolver=resolver)
@@ -183,8 +181,6 @@ def open_session(
     if is_timeline(path):
         return import_timeline(path, media_root=media_root, roles=roles, sample_rate=sample_rate,
                                frame_rate=frame_rate)
-    from ..session.io import load_session
-
     return load_session(path), None
 
 
@@ -220,19 +216,11 @@ def export_timeline(session: Session, path: str | Path, *, name: str | None = No
             f"cannot export to {suffix or '(no suffix)'!r}: use .xml (FCP7/Premiere), .fcpxml, .otio or .edl", file=p)
     seq_name = name or p.stem
     if suffix == ".xml":
-        from .fcp7 import write_fcp7
-
         return write_fcp7(session, p, name=seq_name)
     if suffix in (".fcpxml", ".fcpxmld"):
-        from .fcpxml import write_fcpxml
-
         return write_fcpxml(session, p, name=seq_name)
     if suffix == ".edl":
-        from .otio_io import write_edl
-
         return write_edl(session, p, name=seq_name)
-    from .otio_io import write_otio
-
     return write_otio(session, p, name=seq_name)
 
 

@@ -17,6 +17,8 @@ from fractions import Fraction
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from urllib.parse import quote, unquote, urlparse
 
+from ..timebase import tc_to_frames
+
 _DRIVE = re.compile(r"^/?([A-Za-z]):[/\\]")
 _MAX_INDEX_FILES = 200_000
 
@@ -217,8 +219,6 @@ def _tc_seconds(text: str, rate: Fraction | None) -> Fraction | None:
     m = re.match(r"^(\d+):(\d\d):(\d\d)[:;.](\d\d)$", text.strip())
     if not m or not rate:
         return None
-    from ..timebase import tc_to_frames
-
     hh, mm, ss, ff = (int(g) for g in m.groups())
     drop = ";" in text and round(rate) in (30, 60)
     try:

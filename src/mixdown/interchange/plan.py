@@ -212,3 +212,8 @@ def unsupported_notes(session: Session, fmt: str, *, keeps_track_gain: bool = Fa
     if solo:
         notes.append(f"{fmt} has no solo: tracks {', '.join(solo)} exported without it")
     return notes
+
+
+def dedupe_notes(notes: list[str]) -> list[str]:
+    """The notes in their first order, each once (a note per clip says the same thing many times)."""
+    return list(dict.fromkeys(notes))

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import numpy as np
 
+from ..timebase import frames_to_tc
+
 PRE_ROLL_FRAMES = 10  # frames of silence in each file before its tone
 TAIL_FRAMES = 10
 
@@ -86,8 +88,6 @@ def tone_timeline(
     -------
     (timeline path, tones)
     """
-    from ..timebase import frames_to_tc
-
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     records = records or [0, 50, 125]

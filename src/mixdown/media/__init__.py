@@ -6,7 +6,16 @@ importing this package stays light.
 """
 
 from .channels import can_map, map_channels
-from .decode import MediaInfo, SourceReader, layout_name, open_source, probe
+from .decode import (
+    MediaInfo,
+    SourceReader,
+    layout_name,
+    open_array,
+    open_clip_source,
+    open_source,
+    probe,
+    probe_clip_source,
+)
 from .write import FORMATS, AudioWriter, atomic_path, check_not_protected, read_audio, write_audio
 
 __all__ = [
@@ -19,8 +28,11 @@ __all__ = [
     "check_not_protected",
     "layout_name",
     "map_channels",
+    "open_array",
+    "open_clip_source",
     "open_source",
     "probe",
+    "probe_clip_source",
     "read_audio",
     "write_audio",
 ]

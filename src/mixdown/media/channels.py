@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 
+from ..core.layouts import LAYOUT_WEIGHTS
 from ..errors import MediaError
 
 #: -3 dB, the pan-law and downmix coefficient (= cos(pi/4) = 1/sqrt(2)).
@@ -148,8 +149,6 @@ def measuring_layout(channels: int, name: str, *, file: object = None) -> tuple[
     MediaError
         A named layout the meter has no weights for, or a channel count with no default.
     """
-    from ..analysis.loudness import LAYOUT_WEIGHTS
-
     if name in LAYOUT_WEIGHTS and len(LAYOUT_WEIGHTS[name]) == channels:
         return name, False
     if name in ("5.1(side)",) and channels == 6:

@@ -56,11 +56,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
-# atomic_path, _reserve, _unlink and DITHER_SEED stay importable from here (encoders, muxer, report, tests)
-from ..files.atomic import atomic_path, publish, reserve as _reserve, unlink as _unlink  # noqa: F401
+# atomic_path and DITHER_SEED stay importable from here (encoders, muxer, report, tests)
+from ..files.atomic import atomic_path, publish, reserve, unlink  # noqa: F401 - atomic_path re-exported
 from ..files.guard import check_output
 from ..files.space import disk_full, is_disk_full
-from .quantise import DITHER_SEED, Quantiser  # noqa: F401
+from . import sndfile
+from .probe import probe
+from .quantise import DITHER_SEED, Quantiser  # noqa: F401 - DITHER_SEED re-exported
+from .reader import open_source
 
 #: format name -> (libsndfile major format, subtype, bits or None for float)
 FORMATS: dict[str, tuple[str, str, int | None]] = {
@@ -156,7 +159,7 @@ class AtomicWriter:
         with contextlib.suppress(Exception):
             self._close_handle()
         if self._tmp is not None:
-            _unlink(self._tmp)
+            unlink(self._tmp)
             self._tmp = None
 
     def __enter__(self) -> "AtomicWriter":
@@ -241,7 +244,7 @@ class AudioWriter(AtomicWriter):
         self._frame_bytes = self.channels * (bits or 32) // 8
         self._expected = None if frames is None else int(frames)
         check_not_protected(self.path, protect)
-        self._tmp: Path | None = _reserve(self.path)
+        self._tmp: Path | None = reserve(self.path)
         self._done = False
         big = major == "WAV" and self._expected is not None and self._riff_overflows(self._expected)
         use_rf64 = major == "WAV" and (self.channels > 2 or big)
@@ -259,20 +262,18 @@ class AudioWriter(AtomicWriter):
                 subtype=subtype,
             )
         except Exception as exc:  # noqa: BLE001
-            _unlink(self._tmp)
+            unlink(self._tmp)
             self._tmp = None
             self._done = True
             if is_disk_full(exc, self.path.parent):
                 raise disk_full(self.path, needed=self._needed()) from exc
             raise MediaError(f"cannot write {format} ({exc})", file=self.path) from exc
         if use_rf64 or bits is None:
-            from soundfile import _ffi, _snd
-
             if use_rf64 and not big:
-                _snd.sf_command(self._file._file, _SFC_RF64_AUTO_DOWNGRADE, _ffi.NULL, 1)
+                sndfile.sf_command(self._file, _SFC_RF64_AUTO_DOWNGRADE, 1)
             if bits is None and major == "WAV":
                 # libsndfile's PEAK chunk carries a timestamp: without it, float WAVs are deterministic too
-                _snd.sf_command(self._file._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
+                sndfile.sf_command(self._file, _SFC_SET_ADD_PEAK_CHUNK, 0)
         self._quant = Quantiser(bits)
         # 24-bit and float WAV: we pack the file's bytes and libsndfile only appends
         # them (see mixdown.media._pack); both formats are little-endian
@@ -318,8 +319,6 @@ class AudioWriter(AtomicWriter):
         self.frames_written += n
 
     def _write_raw(self, block: np.ndarray) -> None:
-        from soundfile import _ffi, _snd
-
         from . import _pack
 
         x = np.asarray(block, dtype=np.float32)
@@ -331,7 +330,7 @@ class AudioWriter(AtomicWriter):
             _pack.pcm24(x, buf)
         else:
             _pack.interleave(x, buf.view(np.float32))
-        written = _snd.sf_write_raw(self._file._file, _ffi.from_buffer(buf), size)
+        written = sndfile.write_raw(self._file, buf)
         if written != size:
             # libsndfile keeps no errno: the free space left tells a full disk from the rest
             raise OSError(None, f"wrote {written} of {size} bytes")
@@ -352,10 +351,7 @@ class AudioWriter(AtomicWriter):
     def _close_handle(self) -> None:
         # the file is being dropped: closed without the sync soundfile's close() does
         if not self._file.closed:
-            from soundfile import _snd
-
-            _snd.sf_close(self._file._file)
-            self._file._file = None
+            sndfile.close_raw(self._file)
 
     def __enter__(self) -> "AudioWriter":
         return self
@@ -410,10 +406,8 @@ def read_audio(path: str | os.PathLike[str], *, sample_rate: int | None = None) 
         float32 ``(channels, frames)``.
     sample_rate : int
     """
-    from .decode import _sf_info, open_source, probe
-
     p = Path(path)
-    info = _sf_info(p) if p.is_file() else None
+    info = sndfile.sf_info(p) if p.is_file() else None
     if info is not None and (sample_rate is None or sample_rate == info.samplerate):
         import soundfile as sf
 
@@ -421,4 +415,4 @@ def read_audio(path: str | os.PathLike[str], *, sample_rate: int | None = None) 
         return np.ascontiguousarray(data.T), int(sr)
     rate = sample_rate if sample_rate is not None else probe(p).sample_rate
     with open_source(p, sample_rate=rate) as reader:
-        return reader._read_to_end(), int(rate)
+        return reader.read_to_end(), int(rate)

@@ -11,17 +11,27 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
-from functools import lru_cache
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 import numpy as np
 
-from ..dsp.automation import db_to_amp
+from ..dsp.chain import Chain
+from ..dsp.clipgain import fade_curve
+from ..dsp.fader import Fader
+from ..dsp.panlaw import pan_gains
 from ..errors import MediaError, MixdownError
 from ..interrupts import handoff
+from ..media.channels import map_channels
+from ..media.decode import open_clip_source
+from ..media.write import AudioWriter
 from ..session.model import MASTER, Session
 from .graph import ClipNode, Graph, StripNode, check
+from .meters import MeterPoints, PointPlan, observe, plan_points
+from .sink import BackgroundSink
+
+__all__ = ["DEFAULT_BLOCK", "MASTER_INPUT", "Renderer", "fade_curve", "pan_gains", "render_array", "render_file"]
 
 # Frames per block. Output does not depend on it; cost does: per-block work (Python
 # dispatch, thread handoffs, the GIL passed between the track pool, the mixer and
@@ -38,56 +48,6 @@ MAX_BLOCK = 1 << 20
 SHUTDOWN_TIMEOUT = 1.0
 MASTER_INPUT = "__master_input__"
 Progress = Callable[[int, int], None]
-
-_SQRT2 = np.float32(np.sqrt(2.0))
-
-
-def fade_curve(x: np.ndarray, shape: str) -> np.ndarray:
-    """Gain of a fade-in at progress ``x`` in [0, 1] (a fade-out uses ``1 - x``).
-
-    ``linear`` is a straight amplitude ramp; ``equal-power`` a quarter sine (two
-    crossfading equal-power fades keep constant power); ``s-curve`` a raised cosine;
-    ``log`` rises linearly in dB from -60 dB (how a fader moved at constant speed sounds).
-    """
-    if shape == "linear":
-        return x
-    if shape == "equal-power":
-        return np.sin(x * (np.pi / 2))
-    if shape == "s-curve":
-        return 0.5 - 0.5 * np.cos(np.pi * x)
-    if shape == "log":
-        return np.where(x > 0, np.power(10.0, 3.0 * (x - 1.0)), 0.0)
-    raise ValueError(shape)
-
-
-def pan_gains(pan: np.ndarray | float, *, mono_source: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Left and right gains of the constant-power pan law.
-
-    A mono source is placed with ``cos``/``sin`` of ``(pan + 1) * pi / 4`` (-3 dB each
-    side at centre). A stereo source is balanced: the same law scaled by sqrt(2) and
-    capped at unity, so centre leaves both sides untouched.
-    """
-    # float32, the audio's precision: numpy's SIMD sin/cos is ~20x faster than float64
-    # on automated (per-sample) pan, and scalars and arrays round alike, so a pan
-    # value gives the same gains whichever way a block split evaluates it.
-    # cos(theta) is taken as sin(pi/2 - theta) so that a hard pan leaves exactly 0
-    f32 = np.float32
-    p = np.asarray(pan, dtype=f32)
-    q = f32(np.pi / 4)
-    gl, gr = np.sin((f32(1.0) - p) * q), np.sin((f32(1.0) + p) * q)
-    if not mono_source:
-        # scaled by 1 / sin(pi/4) as rounded here, so that centre is exactly unity
-        s45 = np.sin(np.asarray(q, dtype=f32))
-        gl = np.minimum(f32(1.0), gl / s45)
-        gr = np.minimum(f32(1.0), gr / s45)
-    return gl, gr
-
-
-@lru_cache(maxsize=256)
-def _static_pan(pan: float, mono: bool) -> tuple[float, float]:
-    gl, gr = pan_gains(pan, mono_source=mono)
-    return float(gl), float(gr)
-
 
 def _check_finite(block: np.ndarray, node: ClipNode, at: int, sample_rate: int) -> None:
     """Refuse a source block holding NaN or infinity, naming the file, the clip and where in the file."""
@@ -107,16 +67,14 @@ class _ClipPlayer:
         self.channels = channels
         self.reader = None
         self.next_offset = -1
+        self.curve = node.curve
 
     def read(self, offset: int, n: int) -> np.ndarray:
-        from ..media.channels import map_channels
-        from ..media.decode import open_source
-
         node = self.node
         if self.reader is None or offset != self.next_offset:
             self.close()
             try:
-                self.reader = open_source(node.path, stream=node.stream, sample_rate=self.sample_rate,
+                self.reader = open_clip_source(node.path, stream=node.stream, sample_rate=self.sample_rate,
                                           start=node.source_in + offset)
             except MediaError as exc:
                 exc.loc = exc.loc or node.loc + ("source",)
@@ -135,27 +93,7 @@ class _ClipPlayer:
 
     def gain(self, offset: int, n: int) -> np.ndarray | float | None:
         """Clip gain x automation x fades over ``[offset, offset+n)`` of the clip, or None for unity."""
-        node = self.node
-        db: np.ndarray | float = node.gain_db
-        if node.gain_env is not None:
-            env = node.gain_env
-            db = db + (env.evaluate(offset, n) if env.changes_within(offset, n) else env.at(offset))
-        g = None
-        if np.ndim(db) or db != 0.0:
-            g = np.broadcast_to(db_to_amp(db), (n,)).astype(np.float64)
-        idx = None
-        if node.fade_in and offset < node.fade_in:
-            idx = np.arange(offset, offset + n)
-            x = np.clip(idx / node.fade_in, 0.0, 1.0)
-            f = fade_curve(x, node.fade_in_shape)
-            g = f if g is None else g * f
-        fo_start = node.length - node.fade_out
-        if node.fade_out and offset + n > fo_start:
-            idx = np.arange(offset, offset + n) if idx is None else idx
-            x = np.clip((node.length - 1 - idx) / node.fade_out, 0.0, 1.0)
-            f = np.where(idx >= fo_start, fade_curve(x, node.fade_out_shape), 1.0)
-            g = f if g is None else g * f
-        return g
+        return self.curve.block(offset, n)
 
     def close(self) -> None:
         if self.reader is not None:
@@ -176,28 +114,16 @@ class _Delay:
         return joined[:, :n]
 
 
-def _fader(strip: StripNode, x: np.ndarray, position: int) -> np.ndarray:
-    """Fader (static gain + gain automation, in dB, summed) and panner."""
-    n = x.shape[1]
-    db: np.ndarray | float = strip.gain_db
-    if strip.gain_env is not None:
-        env = strip.gain_env
-        db = db + (env.evaluate(position, n) if env.changes_within(position, n) else env.at(position))
-    if np.ndim(db) or db != 0.0:
-        x = x * np.asarray(db_to_amp(db), dtype=np.float32)
-    if strip.out_channels == 2 and strip.channels in (1, 2):
-        pan: np.ndarray | float = strip.pan
-        if strip.pan_env is not None:
-            env = strip.pan_env
-            pan = env.evaluate(position, n) if env.changes_within(position, n) else env.at(position)
-        mono = strip.channels == 1
-        if mono or np.ndim(pan) or pan != 0.0:
-            gl, gr = pan_gains(pan, mono_source=mono) if np.ndim(pan) else _static_pan(float(pan), mono)
-            src_l = x[0]
-            src_r = x[0] if mono else x[1]
-            x = np.stack([src_l * np.float32(gl) if np.ndim(gl) == 0 else src_l * gl.astype(np.float32),
-                          src_r * np.float32(gr) if np.ndim(gr) == 0 else src_r * gr.astype(np.float32)])
-    return x
+def strip_chain(strip: StripNode) -> Chain:
+    """A strip's inserts and fader as one :class:`~mixdown.dsp.chain.Chain`.
+
+    The fader reads its automation ``input_latency + latency`` samples earlier, the
+    delay of the audio that reaches it (the inserts' own automation is shifted at
+    compile time, :func:`mixdown.render.graph.check`).
+    """
+    fader = Fader(gain_db=strip.gain_db, gain_env=strip.gain_env, pan=strip.pan, pan_env=strip.pan_env,
+                  out_channels=strip.out_channels, delay=strip.input_latency + sum(p.latency for p in strip.chain))
+    return Chain(strip.chain, sidechains=strip.sidechains, fader=fader)
 
 
 class Renderer:
@@ -226,6 +152,9 @@ class Renderer:
         ``post`` (default): taps take strips after fader and pan, at the session's
         width. ``pre``: after the insert chain, before the fader, at the strip's own
         width (a mono track stays mono); for measuring, not for stems.
+    meters : dict, optional
+        Meter points: ``{(strip, point): observer}``, see :mod:`mixdown.render.meters`
+        (``point`` is ``"input"``, ``"pre"``, ``"post"`` or an insert index).
     master_input_tap : bool
         Also yield the master's input (before its chain and fader) as tap
         ``MASTER_INPUT``, delayed by the master chain's latency so that it lines up
@@ -235,7 +164,8 @@ class Renderer:
     def __init__(self, graph: Graph, *, block_size: int = DEFAULT_BLOCK,
                  taps: dict[str, list[str]] | None = None,
                  premaster: Callable[[int, int], np.ndarray] | None = None,
-                 master_input_tap: bool = False, tap_point: str = "post", workers: int | None = None) -> None:
+                 master_input_tap: bool = False, tap_point: str = "post", workers: int | None = None,
+                 meters: MeterPoints | None = None) -> None:
         if block_size < 1:
             raise ValueError("block_size must be positive")
         self.graph = graph
@@ -249,10 +179,12 @@ class Renderer:
             raise ValueError("taps need the full graph; a premaster source skips it")
         sr = graph.sample_rate
         self.players: dict[str, list[_ClipPlayer]] = {}
+        self.chains: dict[str, Chain] = {}
         for name, strip in graph.strips.items():
-            for p in strip.chain:
-                p.prepare(sr, self.block_size, strip.channels)
+            chain = self.chains[name] = strip_chain(strip)
+            chain.prepare(sr, self.block_size, strip.channels)
             self.players[name] = [_ClipPlayer(c, sr, strip.channels) for c in strip.clips]
+        self.points: dict[str, PointPlan] = plan_points(graph, self.chains, meters or {})
         self.delays = {edge: _Delay(graph.strips[edge[0]].out_channels, d) for edge, d in graph.edge_delay.items()}
         # taps line up with the master output: delay each tapped strip by what separates it from the output
         self.tap_delays: dict[tuple[str, str], _Delay] = {}
@@ -272,8 +204,6 @@ class Renderer:
             workers = int(os.environ.get("MIXDOWN_THREADS", "0") or 0) or min(2, os.cpu_count() or 1)
         self.pool = None
         if workers > 1 and len(self.free_tracks) > 0 and premaster is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mixdown-render")
         self._pending: dict[str, tuple[int, Future]] = {}
         self._submitted: dict[Future, str] = {}
@@ -324,8 +254,6 @@ class Renderer:
         """
         busy: set[str] = set()
         if self.pool is not None:
-            from concurrent.futures import wait
-
             with handoff():  # the pool's locks are shared with its threads: no signal halfway
                 for fut in self._submitted:
                     fut.cancel()
@@ -386,12 +314,25 @@ class Renderer:
 
     def _strip(self, s: StripNode, x: np.ndarray, pos: int, outs: dict[str, np.ndarray] | None
                ) -> tuple[np.ndarray, np.ndarray]:
+        plan = self.points.get(s.name)
+        length = self.graph.length
+        if plan is not None and plan.input:
+            observe(plan.input, pos, x, length)
         if s.mute:
             z = np.zeros((s.out_channels, x.shape[1]), dtype=np.float32)
+            if plan is not None:
+                zin = np.zeros_like(x)
+                for watches in [*plan.inserts.values(), plan.pre]:
+                    observe(watches, pos, zin, length)
+                observe(plan.post, pos, z, length)
             return z, z
-        for proc, sc in zip(s.chain, s.sidechains):
-            x = proc.process(x, pos, key=outs[sc]) if sc is not None else proc.process(x, pos)
-        return x, _fader(s, x, pos)
+        pre, post, at = self.chains[s.name].run(x, pos, keys=outs, points=plan.inserts if plan is not None else ())
+        if plan is not None:
+            for k, watches in plan.inserts.items():
+                observe(watches, pos, at[k], length)
+            observe(plan.pre, pos, pre, length)
+            observe(plan.post, pos, post, length)
+        return pre, post
 
     def _block(self, pos: int, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         g = self.graph
@@ -426,8 +367,6 @@ class Renderer:
             for dest, level, pre in ([(s.output, 1.0, False)] if s.output else []) + list(s.sends):
                 sig = pres[name] if pre else outs[name]
                 if sig.shape[0] != g.strips[dest].channels:
-                    from ..media.channels import map_channels
-
                     sig = map_channels(sig, g.strips[dest].channels)
                 if level != 1.0:
                     sig = sig * np.float32(level)
@@ -447,8 +386,6 @@ class Renderer:
             for name in names:
                 sig = outs[name]
                 if sig.shape[0] != g.channels:
-                    from ..media.channels import map_channels
-
                     sig = map_channels(sig, g.channels)
                 d = self.tap_delays.get((tap, name))
                 acc += d(sig) if d is not None else sig
@@ -458,8 +395,6 @@ class Renderer:
 
 def _result(fut: Future) -> tuple[np.ndarray, np.ndarray]:
     """A pool result, waited for in short hand-offs (a signal must not leave the future's lock taken)."""
-    from concurrent.futures import TimeoutError as FutureTimeout
-
     while True:
         try:
             with handoff():
@@ -469,8 +404,10 @@ def _result(fut: Future) -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_array(session: Session | Graph, *, block_size: int = DEFAULT_BLOCK,
-                 progress: Progress | None = None) -> np.ndarray:
+                 progress: Progress | None = None, meters: MeterPoints | None = None) -> np.ndarray:
     """Render the master into memory (for short programmes, tests and the Python API).
+
+    ``meters`` attaches meter-point observers (:mod:`mixdown.render.meters`) to the render.
 
     Returns
     -------
@@ -478,31 +415,30 @@ def render_array(session: Session | Graph, *, block_size: int = DEFAULT_BLOCK,
     """
     graph = session if isinstance(session, Graph) else check(session)
     out = np.zeros((graph.channels, graph.length), dtype=np.float32)
-    for pos, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
+    for pos, block, _ in Renderer(graph, block_size=block_size, meters=meters).blocks(progress=progress):
         out[:, pos:pos + block.shape[1]] = block
     return out
 
 
 def render_file(session: Session | Graph, path: str | Path, *, format: str = "wav24",
-                block_size: int = DEFAULT_BLOCK, progress: Progress | None = None) -> Graph:
+                block_size: int = DEFAULT_BLOCK, progress: Progress | None = None,
+                meters: MeterPoints | None = None) -> Graph:
     """Render the master to an audio file, atomically; never over an input.
+
+    ``meters`` attaches meter-point observers (:mod:`mixdown.render.meters`) to the render.
 
     Returns
     -------
     Graph
         The compiled graph (length, sample rate) for reporting.
     """
-    from ..media.write import AudioWriter
-
     graph = session if isinstance(session, Graph) else check(session)
     protect = set(graph.source_paths)
     if graph.session.file is not None:
         protect.add(Path(graph.session.file))
-    from .sink import BackgroundSink
-
     with AudioWriter(path, sample_rate=graph.sample_rate, channels=graph.channels, format=format,
                      protect=protect, frames=graph.length) as writer:
         with BackgroundSink(writer.write) as sink:
-            for _, block, _ in Renderer(graph, block_size=block_size).blocks(progress=progress):
+            for _, block, _ in Renderer(graph, block_size=block_size, meters=meters).blocks(progress=progress):
                 sink.put(block)
     return graph

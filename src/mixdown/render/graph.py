@@ -16,179 +16,29 @@ at the output, so the render stays sample-aligned with the timeline.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..dsp.automation import Envelope
+from ..dsp.automation import Envelope, EnvelopeSum
 from ..dsp.base import Processor, create, load_all
 from ..errors import Loc, MediaError, MixdownWarning, SessionError, format_loc, shown
+from ..media.decode import probe_clip_source
 from ..session.model import MASTER, Automation, ProcessorSpec, Session
-from ..session.validate import topological_order
+from .envelopes import envelope_from_keys, gain_envelope
+from .nodes import ClipNode, Graph, StripNode, TailCut
+from .routing import (
+    apply_groups_and_solo,
+    audible_tracks,
+    compensate,
+    processing_order,
+    soloed,
+    stem_taps,
+    tail_end,
+)
 
-FADE_SHAPES = ("linear", "equal-power", "log", "s-curve")
+__all__ = ["ClipNode", "EnvelopeSum", "Graph", "StripNode", "TailCut", "audible_tracks", "build_processor", "check",
+           "gain_envelope", "soloed", "stem_taps"]
 
-
-@dataclass
-class ClipNode:
-    """A clip with every time resolved to samples at the session rate."""
-
-    loc: Loc
-    path: Path
-    stream: int | None
-    start: int          # timeline position of the first sample
-    source_in: int      # in-point in the source, session-rate samples
-    length: int
-    gain_db: float      # hand + auto layer
-    gain_env: Envelope | EnvelopeSum | None  # hand + auto automation, clip-relative positions
-    fade_in: int
-    fade_in_shape: str
-    fade_out: int
-    fade_out_shape: str
-    channels: int       # of the source
-
-    @property
-    def end(self) -> int:
-        return self.start + self.length
-
-
-@dataclass
-class StripNode:
-    """A track, bus or the master, with its processors and routing."""
-
-    name: str
-    kind: str                       # "track", "bus" or "master"
-    loc: Loc
-    channels: int                   # channels inside the strip (1 for a mono track in a stereo session)
-    out_channels: int               # channels after the panner
-    chain: list[Processor]
-    chain_specs: list[ProcessorSpec]
-    sidechains: list[str | None]    # per processor: strip whose output keys it
-    gain_db: float                  # hand + auto layer
-    gain_env: Envelope | EnvelopeSum | None  # hand + auto automation
-    pan: float
-    pan_env: Envelope | None
-    mute: bool
-    output: str | None              # bus name or "master"; None for the master itself
-    sends: list[tuple[str, float, bool]]   # (bus, linear level, pre_fader)
-    clips: list[ClipNode] = field(default_factory=list)
-    role: str | None = None
-    latency: int = 0                # of the chain
-    input_latency: int = 0          # at the strip input after compensation
-
-
-@dataclass(frozen=True)
-class TailCut:
-    """The session's ``duration`` ends the programme before a reverb or delay tail has died away."""
-
-    strip: str          # whose tail reaches furthest
-    tail_end: int       # where the tails end, samples
-    length: int         # the programme length the session sets, samples
-
-    def message(self, sample_rate: int) -> str:
-        return (f"the session's duration ({self.length / sample_rate:.3f} s) cuts the reverb/delay tail of "
-                f"{self.strip!r}, which runs to {self.tail_end / sample_rate:.3f} s; remove `duration:` "
-                "(the programme then ends with its tails) or lengthen it")
-
-
-@dataclass
-class Graph:
-    """A compiled session, ready for :func:`mixdown.render.engine.render_blocks`."""
-
-    session: Session
-    sample_rate: int
-    channels: int
-    length: int                     # programme length in samples
-    strips: dict[str, StripNode]
-    order: list[str]                # processing order (tracks, buses, master last)
-    # (source strip, destination strip) -> samples of compensation delay on that edge
-    edge_delay: dict[tuple[str, str], int]
-    output_latency: int             # master's total latency, removed at the output
-    inputs: dict[str, list[tuple[str, float, bool]]]  # dest -> [(source, level, pre_fader)]
-    content_end: int = 0            # end of the last clip, samples
-    tail_cut: TailCut | None = None  # set when ``duration:`` cuts a tail
-
-    @property
-    def duration_s(self) -> float:
-        return self.length / self.sample_rate
-
-    @property
-    def source_paths(self) -> set[Path]:
-        """Every media file the graph reads (outputs must never overwrite these)."""
-        return {c.path for s in self.strips.values() for c in s.clips}
-
-
-def _envelope(session: Session, keys: list, unit: str, loc: Loc, *, position: bool = True) -> Envelope:
-    """An envelope from keyframes, or a SessionError located at the lane (or the keyframe) at fault."""
-    positions = []
-    for i, k in enumerate(keys):
-        try:
-            positions.append(session.samples(k.t, position=position))
-        except SessionError as exc:
-            exc.loc = exc.loc or loc + (i,)
-            raise
-    try:
-        return Envelope(positions, [k.v for k in keys], [k.interp for k in keys], unit=unit)
-    except ValueError as exc:
-        raise SessionError(str(exc), loc=loc) from None
-
-
-class EnvelopeSum:
-    """Several gain envelopes read as one: their values added (dB gains multiply).
-
-    A clip's or strip's gain is its hand automation plus its auto layer's
-    automation, each evaluated with its own keyframes and interpolation and added
-    sample by sample (not merged into one keyframe list, which could not hold a
-    sum of ``linear`` and ``exp`` segments exactly). It reads like an
-    :class:`~mixdown.dsp.automation.Envelope` for the engine and the analysis.
-    """
-
-    def __init__(self, parts: list[Envelope]) -> None:
-        self.parts = parts
-        self.unit = parts[0].unit
-
-    @property
-    def is_constant(self) -> bool:
-        return all(p.is_constant for p in self.parts)
-
-    @property
-    def positions(self) -> Any:
-        import numpy as np
-
-        return np.unique(np.concatenate([p.positions for p in self.parts]))
-
-    def at(self, position: int) -> float:
-        return float(sum(p.at(position) for p in self.parts))
-
-    def evaluate(self, position: int, n: int) -> Any:
-        out = self.parts[0].evaluate(position, n)
-        for p in self.parts[1:]:
-            out = out + p.evaluate(position, n)
-        return out
-
-    def at_positions(self, positions: Any) -> Any:
-        out = self.parts[0].at_positions(positions)
-        for p in self.parts[1:]:
-            out = out + p.at_positions(positions)
-        return out
-
-    def changes_within(self, position: int, n: int) -> bool:
-        return any(p.changes_within(position, n) for p in self.parts)
-
-
-def gain_envelope(session: Session, layers: list[list], *, position: bool, loc: Loc = ()
-                  ) -> Envelope | EnvelopeSum | None:
-    """The gain curve of a clip or strip from its layers' ``gain_db`` keyframes (hand, auto), or None.
-
-    One layer gives its own :class:`Envelope` (so a session without auto keyframes
-    renders exactly as before); two give their :class:`EnvelopeSum`. Errors are located
-    at ``loc`` + the lane (``automation.gain_db``, ``auto.automation.gain_db``).
-    """
-    lanes = (("automation", "gain_db"), ("auto", "automation", "gain_db"))
-    envs = [_envelope(session, keys, "dB", loc + lane, position=position) for keys, lane in zip(layers, lanes) if keys]
-    if not envs:
-        return None
-    return envs[0] if len(envs) == 1 else EnvelopeSum(envs)
 
 
 def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processor:
@@ -224,7 +74,7 @@ def build_processor(session: Session, spec: ProcessorSpec, loc: Loc) -> Processo
             except ValueError as exc:
                 raise SessionError(str(exc), loc=aloc + (i,)) from None
         try:
-            proc.automate(name, _envelope(session, keys, pspec.unit, aloc))
+            proc.automate(name, envelope_from_keys(session, keys, pspec.unit, aloc))
         except ValueError as exc:
             raise SessionError(str(exc), loc=aloc) from None
     if spec.sidechain is not None and not cls.SIDECHAIN:
@@ -250,6 +100,8 @@ def _align_automation(strip: StripNode) -> None:
 
 def _exists(path: Path, loc: Loc) -> bool:
     """Whether a clip's source exists; a name the system cannot even look up is a located error."""
+    if not isinstance(path, Path):  # audio in memory (session.ArraySource)
+        return True
     try:
         return path.exists()
     except (OSError, ValueError) as exc:  # a name too long, a NUL byte
@@ -270,15 +122,13 @@ def _strip_automation(session: Session, strip: Any, loc: Loc) -> tuple[Any, Enve
     automation: Automation = strip.automation
     gain = gain_envelope(session, [automation.get("gain_db"), strip.auto.automation.get("gain_db")],
                          position=True, loc=loc)
-    pan = _envelope(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
+    pan = envelope_from_keys(session, automation["pan"], "", loc + ("automation", "pan")) if "pan" in automation else None
     return gain, pan
 
 
 def _probe(path: Path, loc: Loc):
-    from ..media.decode import probe
-
     try:
-        return probe(path)
+        return probe_clip_source(path)
     except MediaError as exc:
         exc.loc = exc.loc or loc
         if exc.file is None:
@@ -306,6 +156,73 @@ def check(session: Session, *, probe_media: bool = True) -> Graph:
         raise exc.located(file=session.file, lines=session.lines) from None
 
 
+def _clip(session: Session, clip: Any, cloc: Loc, probes: dict[tuple[Path, int | None], Any], *,
+          probe_media: bool) -> ClipNode | None:
+    """One clip compiled (its source probed once per file and stream), or None when it is muted."""
+    sr = session.sample_rate
+    nch = session.channels
+    path = session.resolve(clip.source)
+    key = (path, clip.stream)
+    if key not in probes:
+        if not _exists(path, cloc + ("source",)):
+            raise MediaError(f"source file not found: {path}", loc=cloc + ("source",))
+        if probe_media:
+            info = _probe(path, cloc + ("source",))
+            if clip.stream is not None and clip.stream >= info.audio_stream_count:
+                raise MediaError(
+                    f"{path.name} has {info.audio_stream_count} audio stream(s); stream {clip.stream} does not exist",
+                    loc=cloc + ("stream",),
+                )
+            probes[key] = info
+        else:
+            probes[key] = None
+    info = probes[key]
+    start = _time(session, clip.start, cloc + ("start",), position=True)
+    source_in = _time(session, clip.in_, cloc + ("in",))
+    available = None
+    if info is not None:
+        # exact: source frames converted to session-rate samples, floored; a file cut
+        # short and allowed (--allow-truncated) keeps the length it promises, silent past the cut
+        available = (info.promised_frames or info.frames) * sr // info.sample_rate
+    if clip.duration is not None:
+        length = _time(session, clip.duration, cloc + ("duration",))
+    elif available is not None:
+        length = available - source_in
+    else:
+        raise SessionError("clip needs a duration when media is not probed", loc=cloc)
+    if available is not None and source_in + length > available:
+        if source_in >= available:
+            raise MediaError(
+                f"in-point {source_in / sr:.3f} s is past the end of {path.name} ({available / sr:.3f} s)",
+                loc=cloc + ("in",),
+            )
+        raise MediaError(
+            f"clip runs past the end of its source: {path.name} is {available / sr:.3f} s, "
+            f"the clip needs {(source_in + length) / sr:.3f} s (in {source_in / sr:.3f} s + duration {length / sr:.3f} s)",
+            loc=cloc + ("duration" if clip.duration is not None else "in",),
+        )
+    if length <= 0:
+        raise SessionError("clip is empty", loc=cloc)
+    fade_in = _time(session, clip.fade_in.length, cloc + ("fade_in",)) if clip.fade_in else 0
+    fade_out = _time(session, clip.fade_out.length, cloc + ("fade_out",)) if clip.fade_out else 0
+    if fade_in + fade_out > length:
+        raise SessionError(
+            f"fades ({(fade_in + fade_out) / sr:.3f} s) are longer than the clip ({length / sr:.3f} s)",
+            loc=cloc + ("fade_out" if clip.fade_out else "fade_in",),
+        )
+    genv = gain_envelope(session, [clip.automation.get("gain_db"), clip.auto.automation.get("gain_db")],
+                         position=False, loc=cloc)
+    if clip.mute:
+        return None
+    return ClipNode(
+        loc=cloc, path=path, stream=clip.stream, start=start, source_in=source_in, length=length,
+        gain_db=clip.gain_db + clip.auto.gain_db, gain_env=genv,
+        fade_in=fade_in, fade_in_shape=clip.fade_in.shape if clip.fade_in else "linear",
+        fade_out=fade_out, fade_out_shape=clip.fade_out.shape if clip.fade_out else "linear",
+        channels=info.channels if info is not None else nch,
+    )
+
+
 def _build(session: Session, *, probe_media: bool) -> Graph:
     sr = session.sample_rate
     nch = session.channels
@@ -317,67 +234,9 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
         tloc: Loc = ("tracks", ti)
         clips: list[ClipNode] = []
         for ci, clip in enumerate(track.clips):
-            cloc = tloc + ("clips", ci)
-            path = session.resolve(clip.source)
-            key = (path, clip.stream)
-            if key not in probes:
-                if not _exists(path, cloc + ("source",)):
-                    raise MediaError(f"source file not found: {path}", loc=cloc + ("source",))
-                if probe_media:
-                    info = _probe(path, cloc + ("source",))
-                    if clip.stream is not None and clip.stream >= info.audio_stream_count:
-                        raise MediaError(
-                            f"{path.name} has {info.audio_stream_count} audio stream(s); stream {clip.stream} does not exist",
-                            loc=cloc + ("stream",),
-                        )
-                    probes[key] = info
-                else:
-                    probes[key] = None
-            info = probes[key]
-            start = _time(session, clip.start, cloc + ("start",), position=True)
-            source_in = _time(session, clip.in_, cloc + ("in",))
-            available = None
-            if info is not None:
-                # exact: source frames converted to session-rate samples, floored; a file cut
-                # short and allowed (--allow-truncated) keeps the length it promises, silent past the cut
-                available = (info.promised_frames or info.frames) * sr // info.sample_rate
-            if clip.duration is not None:
-                length = _time(session, clip.duration, cloc + ("duration",))
-            elif available is not None:
-                length = available - source_in
-            else:
-                raise SessionError("clip needs a duration when media is not probed", loc=cloc)
-            if available is not None and source_in + length > available:
-                if source_in >= available:
-                    raise MediaError(
-                        f"in-point {source_in / sr:.3f} s is past the end of {path.name} ({available / sr:.3f} s)",
-                        loc=cloc + ("in",),
-                    )
-                raise MediaError(
-                    f"clip runs past the end of its source: {path.name} is {available / sr:.3f} s, "
-                    f"the clip needs {(source_in + length) / sr:.3f} s (in {source_in / sr:.3f} s + duration {length / sr:.3f} s)",
-                    loc=cloc + ("duration" if clip.duration is not None else "in",),
-                )
-            if length <= 0:
-                raise SessionError("clip is empty", loc=cloc)
-            fade_in = _time(session, clip.fade_in.length, cloc + ("fade_in",)) if clip.fade_in else 0
-            fade_out = _time(session, clip.fade_out.length, cloc + ("fade_out",)) if clip.fade_out else 0
-            if fade_in + fade_out > length:
-                raise SessionError(
-                    f"fades ({(fade_in + fade_out) / sr:.3f} s) are longer than the clip ({length / sr:.3f} s)",
-                    loc=cloc + ("fade_out" if clip.fade_out else "fade_in",),
-                )
-            genv = gain_envelope(session, [clip.automation.get("gain_db"), clip.auto.automation.get("gain_db")],
-                                 position=False, loc=cloc)
-            if clip.mute:
+            node = _clip(session, clip, tloc + ("clips", ci), probes, probe_media=probe_media)
+            if node is None:
                 continue
-            node = ClipNode(
-                loc=cloc, path=path, stream=clip.stream, start=start, source_in=source_in, length=length,
-                gain_db=clip.gain_db + clip.auto.gain_db, gain_env=genv,
-                fade_in=fade_in, fade_in_shape=clip.fade_in.shape if clip.fade_in else "linear",
-                fade_out=fade_out, fade_out_shape=clip.fade_out.shape if clip.fade_out else "linear",
-                channels=info.channels if info is not None else nch,
-            )
             clips.append(node)
             programme_end = max(programme_end, node.end)
         # a track whose every clip is mono is processed in mono and panned into the layout,
@@ -391,46 +250,21 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
     strips[MASTER] = _strip(session, session.master, "master", ("master",), nch, nch, [])
     apply_groups_and_solo(session, strips)
 
-    # routing and processing order: outputs, sends and sidechains all point forward
-    edges: dict[str, set[str]] = {name: set() for name in strips}
-    inputs: dict[str, list[tuple[str, float, bool]]] = {name: [] for name in strips}
-    for name, s in strips.items():
-        if s.output is not None:
-            edges[name].add(s.output)
-            inputs[s.output].append((name, 1.0, False))
-        for bus, level, pre in s.sends:
-            edges[name].add(bus)
-            inputs[bus].append((name, level, pre))
-        for src in s.sidechains:
-            if src is not None:
-                edges[src].add(name)
-    names = list(strips)
-    order = topological_order(edges, names)
-
-    # plugin delay compensation
-    out_latency: dict[str, int] = {}
-    edge_delay: dict[tuple[str, str], int] = {}
+    inputs, order = processing_order(strips)
+    edge_delay, out_latency = compensate(strips, order, inputs)
     for name in order:
-        s = strips[name]
-        ins = inputs[name]
-        s.input_latency = max((out_latency[src] for src, _, _ in ins), default=0)
-        for src, _, _ in ins:
-            d = s.input_latency - out_latency[src]
-            if d:
-                edge_delay[(src, name)] = d
-        out_latency[name] = s.input_latency + s.latency
-        _align_automation(s)
+        _align_automation(strips[name])
 
-    tail_end, tail_strip = _tail_end(strips, order, inputs)
+    end_with_tails, tail_strip = tail_end(strips, order, inputs)
     tail_cut = None
     limit = session.timebase.max_seconds * sr
     if session.duration is not None:
         length = _time(session, session.duration, ("duration",))
         _warn_unheard(session, strips, length)
-        if tail_end > max(length, programme_end):
-            tail_cut = TailCut(strip=tail_strip, tail_end=tail_end, length=length)
+        if end_with_tails > max(length, programme_end):
+            tail_cut = TailCut(strip=tail_strip, tail_end=end_with_tails, length=length)
     else:
-        length = max(programme_end, tail_end)
+        length = max(programme_end, end_with_tails)
         if length > limit:
             last = max((c for st in strips.values() for c in st.clips), key=lambda c: c.end)
             raise SessionError(
@@ -441,82 +275,6 @@ def _build(session: Session, *, probe_media: bool) -> Graph:
         edge_delay=edge_delay, output_latency=out_latency[MASTER], inputs=inputs, content_end=programme_end,
         tail_cut=tail_cut,
     )
-
-
-def _tail_end(strips: dict[str, StripNode], order: list[str],
-              inputs: dict[str, list[tuple[str, float, bool]]]) -> tuple[int, str]:
-    """Where the programme ends with every tail: max over strips of last clip end + tails downstream.
-
-    A strip's signal ends at the latest end of its clips and inputs plus its own
-    chain's tail (reverb, delay: :attr:`~mixdown.dsp.base.Processor.tail`); the
-    master's end is the programme's. Muted strips carry nothing. Returns the end
-    (samples) and the strip whose own tail sets it ("" when no chain has a tail).
-    """
-    end: dict[str, int] = {}
-    setter: dict[str, str] = {}
-    for name in order:
-        s = strips[name]
-        if s.mute:
-            end[name], setter[name] = 0, ""
-            continue
-        e, who = max([(c.end, "") for c in s.clips] + [(end[src], setter[src]) for src, _, _ in inputs[name]],
-                     default=(0, ""))
-        tail = sum(p.tail for p in s.chain)
-        if e > 0 and tail > 0:
-            e, who = e + tail, name
-        end[name], setter[name] = e, who
-    return end[MASTER], setter[MASTER]
-
-
-def soloed(session: Session) -> set[str]:
-    """Tracks and buses soloed, on their own or through a soloed group."""
-    names = {t.name for t in session.tracks if t.solo} | {b.name for b in session.buses if b.solo}
-    for group in session.groups:
-        if group.solo:
-            names.update(group.members)
-    return names
-
-
-def audible_tracks(session: Session) -> set[str] | None:
-    """The tracks a DAW's solo leaves playing, or None when nothing is soloed.
-
-    Solo on a track keeps that track; solo on a bus keeps every track that feeds it,
-    through outputs and sends and any buses in between (what is soloed is heard with
-    what makes it). Sidechain keys are not audio paths and do not count.
-    """
-    solo = soloed(session)
-    if not solo:
-        return None
-    feeds: dict[str, set[str]] = {}  # destination -> strips routed into it
-    for strip in list(session.tracks) + list(session.buses):
-        for dest in [strip.output] + [s.bus for s in strip.sends]:
-            feeds.setdefault(dest, set()).add(strip.name)
-    keep, todo = set(solo), list(solo)
-    while todo:
-        for src in feeds.get(todo.pop(), ()):
-            if src not in keep:
-                keep.add(src)
-                todo.append(src)
-    return {t.name for t in session.tracks if t.name in keep}
-
-
-def apply_groups_and_solo(session: Session, strips: dict[str, StripNode]) -> None:
-    """Fold the session's groups and solos into its strips' gains and mutes.
-
-    A group's fader adds to each member's fader (its automation rides on top, so
-    the members keep their balance); a group's mute mutes its members; a track left
-    silent by someone else's solo is muted (see :func:`audible_tracks`).
-    """
-    for group in session.groups:
-        for member in group.members:
-            strips[member].gain_db += group.gain_db
-            if group.mute:
-                strips[member].mute = True
-    keep = audible_tracks(session)
-    if keep is not None:
-        for track in session.tracks:
-            if track.name not in keep:
-                strips[track.name].mute = True
 
 
 def _warn_unheard(session: Session, strips: dict[str, StripNode], length: int) -> None:
@@ -566,18 +324,3 @@ def _strip(session: Session, strip: Any, kind: str, loc: Loc, channels: int, out
     )
 
 
-def stem_taps(graph: Graph) -> dict[str, list[str]]:
-    """Strips feeding the master, grouped by role: their sum is exactly the master's input.
-
-    A bus without a role takes its inputs' role when they share one, else ``other``.
-    """
-    taps: dict[str, list[str]] = {}
-    for name, strip in graph.strips.items():
-        if strip.kind == "master" or strip.output != MASTER or strip.mute:
-            continue
-        role = strip.role
-        if strip.kind == "bus" and role is None:
-            roles = {graph.strips[src].role for src, _, _ in graph.inputs[name]}
-            role = roles.pop() if len(roles) == 1 else "other"
-        taps.setdefault(role or "other", []).append(name)
-    return taps

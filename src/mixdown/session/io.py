@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ..errors import Loc, SessionError, shown
 from ..files.atomic import write_text_atomic as _write_text
+from .array_source import array_clips
 from .model import Session
 from .validate import validate_session
 
@@ -349,8 +350,15 @@ def load_session(path: str | Path) -> Session:
 
 
 def session_to_data(session: Session) -> dict[str, Any]:
-    """The session as plain data, defaults left out so files stay short and diff well."""
+    """The session as plain data, defaults left out so files stay short and diff well.
+
+    A clip whose source is an array keeps its :class:`~.array_source.ArraySource` object
+    (data for :func:`session_from_data` in memory, a batch job, a pickle; not for a file).
+    """
     data = session.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    for name, i in array_clips(session):  # json mode wrote its label: the data holds the array itself
+        ti = next(k for k, t in enumerate(session.tracks) if t.name == name)
+        data["tracks"][ti]["clips"][i]["source"] = session.tracks[ti].clips[i].source
     for key in ("tracks", "buses"):
         # name and role first: that is how people scan a track list
         data[key] = [
@@ -362,8 +370,31 @@ def session_to_data(session: Session) -> dict[str, Any]:
     return {"mixdown": SUPPORTED_VERSION, **{k: v for k, v in data.items() if k != "mixdown"}}
 
 
+def refuse_arrays(session: Session, what: str) -> None:
+    """Refuse to write a session whose clips hold audio in memory (a session file names files).
+
+    Raises
+    ------
+    SessionError
+        Naming the first such track and clip.
+    """
+    found = array_clips(session)
+    if found:
+        name, i = found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise SessionError(f"cannot {what}: track {name!r} clip {i}{more} has an array in memory as its source, and a "
+                           "session file can only name files; write the array to a file (mixdown.media.write_audio) "
+                           "and make that the clip's source", loc=_array_loc(session, name, i))
+
+
+def _array_loc(session: Session, name: str, clip: int) -> Loc:
+    ti = next(k for k, t in enumerate(session.tracks) if t.name == name)
+    return ("tracks", ti, "clips", clip, "source")
+
+
 def dump_session(session: Session, *, fmt: str = "yaml") -> str:
-    """Serialise a session to YAML or JSON text."""
+    """Serialise a session to YAML or JSON text (refused when a clip's source is an array)."""
+    refuse_arrays(session, "write the session as a file")
     data = session_to_data(session)
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
@@ -385,6 +416,7 @@ def save_session(session: Session, path: str | Path) -> Path:
     session renders the same media wherever it is saved.
     """
     out = Path(path)
+    refuse_arrays(session, f"save the session to {out}")
     target_dir = out.resolve().parent
     copy = session.model_copy(deep=True)
     for track in copy.tracks:

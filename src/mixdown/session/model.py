@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from ..timebase import Timebase, TimeValue, check_time_syntax, max_programme_seconds
+from .array_source import ArraySource, is_ndarray
 
 # checked before pydantic tries int | float | str, so that a bad time gets one message in
 # the user's words rather than one per member of the union (and `true` is never read as 1)
@@ -226,8 +227,12 @@ class Clip(_Model):
 
     Attributes
     ----------
-    source : str
-        Audio or video file, relative to the session file.
+    source : str or ArraySource
+        Audio or video file, relative to the session file; or audio in memory: a
+        float32 ``(channels, frames)`` ndarray (kept as an :class:`ArraySource`, a
+        copy), with ``sample_rate``. A session holding one cannot be saved to a file.
+    sample_rate : int, optional
+        Rate of an array source, Hz (required with one; a file's rate is read from it).
     stream : int, optional
         Index among the file's audio streams (default: the first).
     start : time
@@ -246,7 +251,8 @@ class Clip(_Model):
     """
 
     name: str | None = None
-    source: str
+    source: str | ArraySource
+    sample_rate: int | None = Field(None, ge=1, le=384000)
     stream: int | None = Field(None, ge=0)
     start: Time = 0
     in_: Time = Field(0, alias="in")
@@ -257,6 +263,27 @@ class Clip(_Model):
     mute: bool = False
     automation: Automation = Field(default_factory=dict)
     auto: AutoLayer = Field(default_factory=AutoLayer)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _array_source(cls, data: Any) -> Any:
+        if isinstance(data, dict) and is_ndarray(data.get("source")):
+            if data.get("sample_rate") is None:
+                raise ValueError("a clip whose source is an array needs its sample_rate (Hz)")
+            data = dict(data, source=ArraySource(data["source"], data["sample_rate"]))
+        return data
+
+    @model_validator(mode="after")
+    def _rate_of_array(self) -> "Clip":
+        if isinstance(self.source, ArraySource):
+            if self.sample_rate is None:
+                object.__setattr__(self, "sample_rate", self.source.sample_rate)
+            elif self.sample_rate != self.source.sample_rate:
+                raise ValueError(f"sample_rate {self.sample_rate} differs from its array source's "
+                                 f"{self.source.sample_rate} Hz")
+        elif self.sample_rate is not None:
+            raise ValueError("sample_rate is for a clip whose source is an array; a file's rate is read from the file")
+        return self
 
 
 class _Strip(_Model):
@@ -417,6 +444,14 @@ class Session(_Model):
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
     _tb: tuple | None = PrivateAttr(default=None)
 
+    @model_validator(mode="after")
+    def _label_arrays(self) -> "Session":
+        for t in self.tracks:
+            for i, c in enumerate(t.clips):
+                if isinstance(c.source, ArraySource):
+                    c.source.label = f"track {t.name!r} clip {i} (array)"
+        return self
+
     @field_validator("frame_rate", mode="before")
     @classmethod
     def _rate(cls, v: Any) -> Any:
@@ -461,8 +496,10 @@ class Session(_Model):
         """Map from location paths to 1-based line numbers in :attr:`file`."""
         return self._lines
 
-    def resolve(self, source: str) -> Path:
-        """Absolute path of a clip source."""
+    def resolve(self, source: str | ArraySource) -> Path | ArraySource:
+        """Absolute path of a clip source (an :class:`ArraySource` is returned as it is)."""
+        if isinstance(source, ArraySource):
+            return source
         p = Path(source)
         try:
             p = p.expanduser()

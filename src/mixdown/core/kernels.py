@@ -7,8 +7,8 @@ keeps its state in arrays owned by the calling processor and updates them in
 place, so a stream cut into blocks of any size runs through exactly the same
 arithmetic as one pass.
 
-This module imports numba (about half a second), so processors import it lazily
-in ``_prepare``. ``cache=True`` stores the machine code next to this file, so only
+This module imports numba (about half a second), so processors and meters import it
+lazily (in ``_prepare`` or on first use). ``cache=True`` stores the machine code next to this file, so only
 the first run on a machine pays for compilation.
 
 Per-sample parameters are passed as an array plus a stride: stride 1 walks an

@@ -42,10 +42,7 @@ def render(
 ) -> None:
     """Render a session's master to an audio file (the format follows the suffix: .wav .flac .mp3 .m4a .ogg .opus)."""
     from ..deliver.formats import SUFFIXES, resolve_format
-    from ..files.space import check_space
     from ..pipeline import Job, run
-    from ..render.graph import check
-    from .space import render_needs
 
     check_block_size(block_size)
     if format is not None and format not in SUFFIXES:
@@ -71,7 +68,6 @@ def render(
     out = output or session.with_suffix(SUFFIXES[format][0] if format else ".wav")
     check_outputs(out_spec(out, "-o" if output is not None else "the mix"), out_spec(report, "--report"))
     fmt = resolve_format(out, format)
-    check_space(render_needs(out, fmt, check(s)))
     with progress("rendering" + (" + report" if report else ""), not as_json) as bar:
         res = run(job.replace(output=str(out), format=fmt), progress=callback(bar), session=s)
     summary = dict(res.summary)

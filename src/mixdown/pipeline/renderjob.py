@@ -20,6 +20,7 @@ from ..analysis.loudness import LoudnessMeter
 from ..deliver.deliverables import render_deliverables
 from ..deliver.encode import open_encoder
 from ..deliver.formats import resolve_format
+from ..files.space import Need, audio_bytes, check_space
 from ..media.write import FORMATS as PCM_FORMATS
 from ..render.engine import Progress, Renderer
 from ..render.graph import check
@@ -49,6 +50,9 @@ def run_render_job(job: Job, session: Session, progress: Progress | None) -> Job
     out = Path(job.output)
     fmt = resolve_format(out, job.format)
     graph = check(session)
+    # the disk big enough for the whole file, before any work
+    check_space([Need(out, audio_bytes(fmt, frames=graph.length, channels=graph.channels,
+                                       sample_rate=graph.sample_rate), str(out))])
     protect = set(graph.source_paths) | ({Path(session.file).resolve()} if session.file else set())
     meter = LoudnessMeter(graph.sample_rate, graph.channels, layout=session.layout)
     probes = SessionPass(session, graph=graph, meter=meter, output=str(out)) if job.report is not None else None

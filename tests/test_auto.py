@@ -275,8 +275,9 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     # pass wants another with more gain but may not have it. The saved session and
     # the summary must then carry the gain the output was rendered with.
     from mixdown.auto.build import session_from_files
-    from mixdown.auto.run import AutoOptions, run_auto
     from mixdown.master import MasterParams
+    from mixdown.auto.run import AutoOptions
+    from mixdown.pipeline.autojob import mix_auto
     from mixdown.render.engine import render_file
     from mixdown.targets import get_target
 
@@ -287,7 +288,7 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     s = session_from_files(dialogue=[str(tmp_path / "v.wav")], base_dir=tmp_path)
     opts = AutoOptions(target=get_target("spotify"), master=MasterParams(max_passes=1),
                        cache_dir=tmp_path / "cache", cleanup_mode="off")
-    res = run_auto(s, opts, output=tmp_path / "out.wav")
+    res = mix_auto(s, opts, output=tmp_path / "out.wav")
     assert res.passes == 1
     again = tmp_path / "again.wav"
     render_file(res.session, again)

@@ -16,12 +16,23 @@ from mixdown.auto.decisions import Decision
 from mixdown.dsp.cleanup import noise_profile_params
 from mixdown.media import read_audio, write_audio
 from mixdown.render.engine import render_file
-from mixdown.report.build import build_report, report_from_result
+from mixdown.pipeline.reportdata import collect, result_report_data
+from mixdown.report import lay_out
 from mixdown.session import save_session
 from mixdown.session.model import Clip, Keyframe, ProcessorSpec, Session, Track
 from mixdown.targets import get_target
 
 DATA = Path(__file__).parent / "data"
+
+
+def build_report(session, **options):
+    """The pipeline collects the report's data; the report lays it out."""
+    return lay_out(collect(session, **options))
+
+
+def report_from_result(path, **options):
+    return lay_out(result_report_data(path, **options))
+
 META = json.loads((DATA / "real_audio.json").read_text())["files"]
 SPEECH = [tuple(r) for r in META["speech_host_16k.flac"]["speech"]]
 

@@ -189,14 +189,7 @@ def auto(
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
-    from ..auto.balance import BalanceParams
-    from ..auto.bleed import BleedParams
     from ..auto.build import session_from_files
-    from ..auto.ducking import DuckParams
-    from ..auto.leveling import LevelingParams
-    from ..auto.run import AutoOptions, run_auto
-    from ..master import MasterParams
-    from ..session import save_session as write_session
     from ..targets import get_target
 
     check_block_size(block_size)
@@ -218,7 +211,8 @@ def auto(
         resolve_format(output, fmt)  # -o mix.flac --format wav24: refused, not a WAV under a .flac name
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
-    video_codec = _video_codec(output, codec) if video_out else None
+    if video_out:
+        _video_codec(output, codec)  # refused here, naming --codec, before anything is mixed
     if video_out:
         from ..deliver.mux import check_video_copy
 
@@ -258,52 +252,27 @@ def auto(
         s = session_from_files(dialogue=dlg, music=music, sfx=sfx, ambience=ambience, sample_rate=sample_rate)
     _check_job(s, video=video, output=output, fmt=fmt, video_out=video_out, stems=stems, save_session=save_session,
                report=report, premaster=premaster)
-    opts = AutoOptions(
-        target=tgt,
-        duck=DuckParams(depth_db=duck_depth, under_lu=duck_under, attack_s=attack, release_s=release,
-                        lookahead_s=lookahead, hold_s=hold, min_duck_s=min_duck),
-        duck_roles=roles, duck_under_lu={"music": duck_under, "ambience": duck_under + 6},
-        duck_mode=duck_mode, bleed=BleedParams(sensitivity_db=duck_sensitivity),
-        leveling=LevelingParams(reference_lufs=dialogue_level), level=not no_level,
-        balance=BalanceParams(relative_lu={"music": music_lu, "sfx": sfx_lu, "ambience": ambience_lu, "other": None}),
-        master=MasterParams(max_limiting_db=max_limiting),
-        vad_method=vad, cleanup_mode=cleanup, block_size=block_size,
-    )
-    from ..files.temp import missing_folders, removed_if_failed, scratch_dir
+    from ..pipeline import Job, run
 
-    # a --stems folder this run creates goes again if the run fails or is interrupted
-    with removed_if_failed(missing_folders(stems) if stems else []), \
-            scratch_dir(output.parent if output else Path.cwd(), "auto") as tmp:
-        mix_path = Path(tmp) / "mix.wav" if video_out else output
-        with progress("mixing", not as_json) as bar:
-            res = run_auto(s, opts, output=mix_path, format="wav32f" if video_out else (fmt or "wav24"),
-                           stems_dir=stems, stems_format=stems_format, premaster=premaster,
-                           progress=callback(bar))
-        if video_out:
-            from ..auto.run import Problem
-            from ..deliver.video import deliver_video_after_auto
-
-            vrep = deliver_video_after_auto(mix_path, video, output, target=tgt, codec=video_codec,
-                                            speech=res.analysis.all_speech if tgt.gating == "dialogue" else None)
-            if not vrep.compliant:
-                res.problems += [Problem("video", p) for p in vrep.problems or ["the video's audio misses the target"]]
-        summary = res.to_json(tgt)
-        if video_out:
-            summary["output"] = str(output)
-            summary["video"] = vrep.to_json()
-    if save_session is not None:
-        write_session(res.session, save_session)
-        summary["session"] = str(save_session)
-    if report is not None:
-        from ..report import build_report
-
-        build_report(res.session, mix=output, decisions=res.decisions, analysis=res.analysis, target=tgt).write(
-            report, protect=[p for p in (session,) if p is not None])
-        summary["report"] = str(report)
+    job = Job(mode="auto", session=str(session) if session is not None else None,
+              media_root=str(media_root) if media_root else None, dialogue=tuple(dialogue), music=tuple(music),
+              sfx=tuple(sfx), ambience=tuple(ambience), video=str(video) if video else None, target=target,
+              lufs=lufs, true_peak=true_peak, output=str(output) if output else None, format=fmt,
+              stems=str(stems) if stems else None, premaster=str(premaster) if premaster else None,
+              save_session=str(save_session) if save_session else None, report=str(report) if report else None,
+              sample_rate=sample_rate, block_size=block_size, options={
+                  "duck_depth": duck_depth, "duck_under": duck_under, "duck_roles": roles, "duck_mode": duck_mode,
+                  "duck_attack": attack, "duck_release": release, "duck_lookahead": lookahead, "duck_hold": hold,
+                  "duck_min_length": min_duck, "level": not no_level, "dialogue_level": dialogue_level,
+                  "music_lu": music_lu, "sfx_lu": sfx_lu, "ambience_lu": ambience_lu, "max_limiting": max_limiting,
+                  "vad": vad, "cleanup": cleanup, "duck_sensitivity": duck_sensitivity, "stems_format": stems_format,
+                  "codec": codec})
+    with progress("mixing", not as_json) as bar:
+        res = run(job, progress=callback(bar), session=s)
     if as_json:
-        typer.echo(json.dumps(absolute_paths(summary), indent=2))
+        typer.echo(json.dumps(absolute_paths(res.summary), indent=2))
     else:
-        _print_summary(res, tgt, output=output, session_file=save_session)
+        _print_summary(res.summary, tgt, output=output, session_file=save_session)
     for p in res.problems:
         typer.echo(f"mixdown: warning: {p.message}", err=True)
     if not res.compliant:
@@ -346,23 +315,24 @@ def _video_codec(output: Path, codec: Optional[str]) -> str:
         fail(f"--codec {codec}: {exc.message}")
 
 
-def _print_summary(res, tgt, *, output: Optional[Path], session_file: Optional[Path]) -> None:
-    m = res.measured
+def _print_summary(summary: dict[str, Any], tgt: Any, *, output: Optional[Path], session_file: Optional[Path]) -> None:
+    m = summary["measured"]
     what = f"wrote {output}" if output is not None else "mix (measured, not written: no -o)"
-    typer.echo(f"{what}: {num(m.integrated_lufs, '{:.2f}')} LUFS integrated"
-               f"{' (dialogue-gated ' + num(res.dialogue_gated_lufs, '{:.2f}') + ')' if tgt.gating == 'dialogue' else ''}, "
-               f"true peak {num(m.true_peak_dbtp, '{:.2f}')} dBTP, LRA {num(m.loudness_range_lu)} LU "
+    gated = f" (dialogue-gated {num(summary['dialogue_gated_lufs'], '{:.2f}')})" if tgt.gating == "dialogue" else ""
+    typer.echo(f"{what}: {num(m.get('integrated_lufs'), '{:.2f}')} LUFS integrated{gated}, "
+               f"true peak {num(m.get('true_peak_dbtp'), '{:.2f}')} dBTP, LRA {num(m.get('loudness_range_lu'))} LU "
                f"(target {tgt.name}: {tgt.integrated_lufs:g} LUFS, {tgt.true_peak_dbtp:g} dBTP)")
-    if res.stems is not None:
-        for role, path in res.stems.files.items():
+    stems = summary.get("stems_sum")
+    if stems is not None:
+        for role, path in summary["stems"].items():
             typer.echo(f"stem {role}: {path}")
-        if res.stems.residual_peak_dbfs is not None:
-            typer.echo(f"stems at the mix's gain ({res.stems.gain_db:+.2f} dB); they sum to the mix up to the limiter "
-                       f"(residual peak {res.stems.residual_peak_dbfs:.1f} dBFS)")
-    if res.premaster_file is not None:
-        pm = res.premaster_file
+        if stems["residual_peak_dbfs"] is not None:
+            typer.echo(f"stems at the mix's gain ({stems['gain_db']:+.2f} dB); they sum to the mix up to the limiter "
+                       f"(residual peak {stems['residual_peak_dbfs']:.1f} dBFS)")
+    pm = summary.get("premaster_file")
+    if pm is not None:
         typer.echo(f"premaster {pm['path']}: true peak {num(pm['true_peak_dbtp'], '{:.2f}')} dBTP, "
                    f"sample peak {num(pm['sample_peak_dbfs'], '{:.2f}')} dBFS, 24-bit, no limiting")
     if session_file is not None:
         typer.echo(f"decided session: {session_file}")
-    typer.echo(f"{len(res.decisions)} decisions; --json lists them")
+    typer.echo(f"{len(summary['decisions'])} decisions; --json lists them")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +39,23 @@ def deliver_command(
     Exit 0 when every deliverable meets its target, 3 when one misses it (the files
     are written and the report says why), 2 for a bad session or unreadable media.
     """
+    from ..pipeline import Job, run
+
     check_block_size(block_size)
     read_media(allow_truncated=allow_truncated)
     s = open_session(session, media_root=media_root)
-    report = run_deliverables(s, block_size=block_size, vad_method=vad, show_progress=not as_json)
-    print_report(report, as_json=as_json)
-    raise typer.Exit(0 if report.compliant else 3)
+    check_deliverables(s)
+    with deliver_progress(not as_json) as cb:
+        res = run(Job(mode="deliver", session=str(session), media_root=str(media_root) if media_root else None,
+                      block_size=block_size, options={"vad": vad}),
+                  progress=cb, session=s)
+    print_report(res, as_json=as_json)
+    raise typer.Exit(0 if res.compliant else 3)
 
 
-def run_deliverables(session: Any, *, block_size: int = 65536, vad_method: str = "silero",
-                     show_progress: bool = True) -> Any:
-    """``render_deliverables`` with a progress bar on a terminal (for ``render``/``deliver``);
-    every output location and the disk space are checked first."""
-    from ..deliver.deliverables import render_deliverables
+def check_deliverables(session: Any) -> None:
+    """Before any work: every deliverable's location writable and no input, the disk big enough."""
     from ..files.space import check_space
-    from ..interrupts import handoff
     from ..render.graph import check
     from .space import deliver_needs
 
@@ -59,51 +63,61 @@ def run_deliverables(session: Any, *, block_size: int = 65536, vad_method: str =
                              create=True) for i, d in enumerate(session.deliverables)))
     check_space(deliver_needs(session, check(session)))
 
-    bar_ctx = _progress_bar(show_progress)
-    with bar_ctx as bar:
+
+@contextmanager
+def deliver_progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a bar on a terminal (None otherwise)."""
+    from ..interrupts import handoff
+
+    with _progress_bar(enabled) as bar:
         if bar is None:
-            return render_deliverables(session, block_size=block_size, vad_method=vad_method)
+            yield None
+            return
         task = bar.add_task("deliver", total=1)
 
         def cb(done: int, total: int) -> None:
             with handoff():  # the bar's lock is shared with its refresh thread
                 bar.update(task, total=max(total, 1), completed=done)
 
-        return render_deliverables(session, progress=cb, block_size=block_size, vad_method=vad_method)
+        yield cb
 
 
-def print_report(report: Any, *, as_json: bool) -> None:
-    """Print a :class:`~mixdown.deliver.deliverables.DeliveryReport` (text or JSON); warnings on stderr."""
+def print_report(res: Any, *, as_json: bool) -> None:
+    """Print a delivery's :class:`~mixdown.pipeline.JobResult` (text or JSON); notes and warnings on stderr."""
+    summary = res.summary
     if as_json:
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        typer.echo(json.dumps(summary, indent=2))
     else:
-        for o in report.outputs:
-            m = o.measured or {}
-            verdict = {True: "ok", False: "FAIL", None: "--"}[o.compliant]
-            if o.kind == "premaster":
+        for o in summary["outputs"]:
+            m = o["measured"] or {}
+            verdict = {True: "ok", False: "FAIL", None: "--"}[o["compliant"]]
+            if o["kind"] == "premaster":
                 tp = m.get("true_peak_dbtp")
-                typer.echo(f"{verdict:<4} {o.kind} {o.path} ({o.format}): true peak "
-                           f"{'—' if tp is None else f'{tp:.2f}'} dBTP at gain {o.gain_db:+.2f} dB, no limiting")
+                typer.echo(f"{verdict:<4} {o['kind']} {o['path']} ({o['format']}): true peak "
+                           f"{'—' if tp is None else f'{tp:.2f}'} dBTP at gain {o['gain_db']:+.2f} dB, no limiting")
                 continue
-            if o.kind in ("stems", "me"):
-                typer.echo(f"{verdict:<4} {o.kind:<5} {o.path} ({len(o.files)} file(s), {o.format}, "
-                           f"gain {o.gain_db:+.2f} dB)")
+            if o["kind"] in ("stems", "me"):
+                typer.echo(f"{verdict:<4} {o['kind']:<5} {o['path']} ({len(o['files'])} file(s), {o['format']}, "
+                           f"gain {o['gain_db']:+.2f} dB)")
                 continue
-            lufs = m.get("dialogue_gated_lufs") if (o.requirements and o.requirements[0]["name"] == "dialogue_loudness") \
-                else m.get("integrated_lufs")
+            gated = o["requirements"] and o["requirements"][0]["name"] == "dialogue_loudness"
+            lufs = m.get("dialogue_gated_lufs") if gated else m.get("integrated_lufs")
             tp = m.get("true_peak_dbtp")
-            typer.echo(f"{verdict:<4} {o.kind:<5} {o.path} ({o.format}, {o.layout}"
-                       f"{', ' + o.target if o.target else ''}): "
+            typer.echo(f"{verdict:<4} {o['kind']:<5} {o['path']} ({o['format']}, {o['layout']}"
+                       f"{', ' + o['target'] if o['target'] else ''}): "
                        f"{'—' if lufs is None else f'{lufs:.2f}'} LUFS, {'—' if tp is None else f'{tp:.2f}'} dBTP"
-                       f"{'' if o.encodes <= 1 else f', encoded {o.encodes}x'}")
-        typer.echo(f"{len(report.outputs)} deliverable(s) in {report.timing.get('total', 0):.1f} s "
-                   f"(one render: {report.timing.get('render', 0):.1f} s)")
-    for o in report.outputs:
-        for n in o.notes:
-            if not as_json and n in o.shown:
-                typer.echo(f"mixdown: note: {o.path}: {n}", err=True)
-    for p in [*report.warnings, *report.problems]:
-        typer.echo(f"mixdown: warning: {p}", err=True)
+                       f"{'' if o['encodes'] <= 1 else ', encoded ' + str(o['encodes']) + 'x'}")
+        timing = summary["timing_s"]
+        typer.echo(f"{len(summary['outputs'])} deliverable(s) in {timing.get('total', 0):.1f} s "
+                   f"(one render: {timing.get('render', 0):.1f} s)")
+    for p in res.problems:
+        if p.code == "note":
+            if not as_json:
+                typer.echo(f"mixdown: note: {p.where}: {p.message}", err=True)
+        elif p.where is not None and p.code != "warning":
+            typer.echo(f"mixdown: warning: {p.where}: {p.message}", err=True)
+        else:
+            typer.echo(f"mixdown: warning: {p.message}", err=True)
 
 
 def _progress_bar(enabled: bool) -> Any:

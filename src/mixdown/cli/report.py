@@ -44,7 +44,7 @@ def report_(
     --mix (`mixdown report SESSION --mix mix.wav`).
     """
     from ..interchange import is_timeline
-    from ..report import build_report, report_from_result
+    from ..pipeline import Job, run
     from ..targets import get_target
 
     suffix = source.suffix.lower()
@@ -70,10 +70,10 @@ def report_(
                     protect(Path(data[key]), source.parent / data[key], what="a file the result names")
     session = None if is_result else open_session(source, media_root=media_root)  # its media are inputs too
     check_outputs(out_spec(output, "-o"), out_spec(json_out, "--json-out"))
+    job = Job(mode="report", session=None if is_result else str(source), result=str(source) if is_result else None,
+              media_root=str(media_root) if media_root else None,
+              output=str(mix) if mix else None, target=tgt.name if tgt else None, report=str(output),
+              report_json=str(json_out) if json_out else None)
     with progress("report", True) as bar:
-        if is_result:
-            rep = report_from_result(source, mix=mix, progress=callback(bar), **({"target": tgt} if tgt else {}))
-        else:
-            rep = build_report(session, mix=mix, target=tgt, progress=callback(bar))
-    rep.write(output, json_path=json_out, protect=[source] + ([mix] if mix else []))
+        run(job, progress=callback(bar), session=session)
     typer.echo(f"wrote {output}" + (f" and {json_out}" if json_out else ""))

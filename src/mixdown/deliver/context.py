@@ -16,6 +16,9 @@ from ..session.model import ProcessorSpec
 from .plan import Item, StageKey
 from .results import DeliveryReport
 
+# ``observe(graph) -> (taps, consume)``; ``consume(master_block, taps)`` per block of the programme
+Observe = Callable[[Any], tuple[dict[str, list[str]], Callable[[np.ndarray, dict[str, np.ndarray]], None]]]
+
 __all__ = ["Delivery", "ProgressCounter", "speech_stream"]
 
 Progress = Callable[[int, int], None]
@@ -66,6 +69,10 @@ class Delivery:
         The session's own master stage (``auto``'s entries, taken out of the render).
     stages : dict of StageKey to StageOutcome
         Accepted master stages, by spec.
+    observe : callable, optional
+        ``observe(graph) -> (taps, consume)``: a measurement riding on the one render
+        (the pipeline's report probes); ``consume(master_block, taps)`` gets every
+        block of the programme (the stage's run-on cut off) with the ``taps`` it asked for.
     """
 
     sr: int
@@ -88,6 +95,7 @@ class Delivery:
     stages: dict[StageKey, StageOutcome] = field(default_factory=dict)
     timing: dict[str, float] = field(default_factory=dict)
     progress: ProgressCounter = field(default_factory=lambda: ProgressCounter(None, 1))
+    observe: Observe | None = None
     _made: int = 0
 
     def tmp(self, name: str, channels: int) -> ScratchAudio:

@@ -167,7 +167,8 @@ def _video_finder(graph: Any) -> Callable[[], Path | None]:
 
 def render_deliverables(session: Session, *, deliverables: list[Deliverable] | None = None,
                         progress: Progress | None = None, block_size: int = BLOCK_SIZE,
-                        master: MasterParams | None = None, vad_method: str = "silero") -> DeliveryReport:
+                        master: MasterParams | None = None, vad_method: str = "silero",
+                        observe: Any = None) -> DeliveryReport:
     """Render the session once and write every deliverable it lists.
 
     Parameters
@@ -184,6 +185,9 @@ def render_deliverables(session: Session, *, deliverables: list[Deliverable] | N
         Limiter and loudness-loop options (default: ``auto``'s).
     vad_method : str
         Speech detector for dialogue-gated targets.
+    observe : callable, optional
+        ``observe(graph) -> (taps, consume)``: a measurement riding on the render (see
+        :class:`~mixdown.deliver.context.Delivery`); the report's probes.
 
     Returns
     -------
@@ -222,7 +226,7 @@ def render_deliverables(session: Session, *, deliverables: list[Deliverable] | N
                    protect=protect, master=master or MasterParams(), vad_method=vad_method, block=block_size,
                    description=Path(session.file).stem if session.file else "",
                    time_reference=tb.frames_to_samples(tb.start_frames), length=graph.length, asis=auto,
-                   progress=ProgressCounter(progress, graph.length))
+                   progress=ProgressCounter(progress, graph.length), observe=observe)
     with _scratch(ctx, made):
         premaster_from_graph(ctx, graph)
         ctx.timing["render"] = time.perf_counter() - t0

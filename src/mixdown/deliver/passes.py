@@ -64,6 +64,9 @@ def premaster_from_graph(ctx: Delivery, graph: Any) -> None:
     meters = _meters(ctx)
     vad = speech_stream(ctx.sr, ctx.vad_method) if speech_src else None
     fader = _fader(graph)
+    extra, consume = ctx.observe(graph) if ctx.observe is not None else ({}, None)
+    if extra:
+        taps = {**taps, **extra}
     ctx.progress.plan(1)
     # the premaster runs on for the longest stage's latency (a copy: the shared graph keeps its length)
     for pos, block, tap in Renderer(with_length(graph, length + max_stage_latency(ctx)), block_size=ctx.block,
@@ -73,6 +76,8 @@ def premaster_from_graph(ctx: Delivery, graph: Any) -> None:
         if keep == 0:
             continue
         b = block[:, :keep]
+        if consume is not None:
+            consume(b, {name: tap[name][:, :keep] for name in extra})
         for c, meter in meters.items():
             meter.process(b if c == ctx.channels else map_channels(b, c))
         if ctx.stems:

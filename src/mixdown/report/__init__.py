@@ -1,11 +1,15 @@
 """The mix report: one self-contained HTML page with plots, and the same numbers as JSON.
 
->>> from mixdown.report import build_report                      # doctest: +SKIP
->>> build_report(session, mix="mix.wav", target=target).write("report.html", json_path="report.json")
+It lays out a :class:`~mixdown.pipeline.JobResult`'s report data and never renders
+or analyses: the pipeline collects the data during its render
+(``Job(report="r.html")``, :mod:`mixdown.pipeline.reportdata`).
 
-See :mod:`mixdown.report.build` (what is measured) and :mod:`mixdown.report.html` (the page).
+>>> from mixdown.pipeline import Job, run                     # doctest: +SKIP
+>>> res = run(Job(mode="report", session="session.yaml", report="report.html"))
+>>> from mixdown.report import lay_out                        # doctest: +SKIP
+>>> lay_out(res.report).write("again.html")
 """
 
-from .build import Report, SessionPass, build_report, collect, report_from_result
+from .build import Report, lay_out
 
-__all__ = ["Report", "SessionPass", "build_report", "collect", "report_from_result"]
+__all__ = ["Report", "lay_out"]

@@ -1,4 +1,4 @@
-"""The report's measurements of one render of a session: probes in the compiled graph, meters on the taps.
+"""The report's data from one render of a session: probes in the compiled graph, meters on the taps.
 
 Per track, pass-through probes inserted into the compiled graph (never into the
 session) see the chain's input (the clips with their clip gains) and the signal

@@ -30,6 +30,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -40,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import material  # noqa: E402
+import material
 
 SR = material.SR
 MIXDOWN = [sys.executable, "-m", "mixdown.cli"]
@@ -116,7 +117,7 @@ def pumping_db(gain: np.ndarray, utterances: list[tuple[int, int]], *, max_gap_s
     under = np.concatenate([gain[a // hop: b // hop] for a, b in utterances])
     ducked = float(np.nanmedian(under))
     worst, count = -np.inf, 0
-    for (_, b0), (a1, _) in zip(utterances, utterances[1:]):
+    for (_, b0), (a1, _) in itertools.pairwise(utterances):
         if not 0 < (a1 - b0) / SR < max_gap_s:
             continue
         seg = gain[b0 // hop + 1: a1 // hop]
@@ -194,10 +195,11 @@ def run(work: Path, seconds: float, extra: list[str], *, scenario: str = "plain"
                   "--ambience", str(media["ambience"])]
     cmd = [*MIXDOWN, "auto", *inputs, "--target", "podcast", "-o", str(work / "mix.wav"),
            "--stems", str(work / "stems"), "--save-session", str(work / "decided.yaml"), "--json", *extra]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode not in (0, 3):
         raise SystemExit(f"auto failed ({r.returncode}): {r.stderr[-2000:]}")
     summary = json.loads(r.stdout)
+    (work / "auto.json").write_text(r.stdout)
     out = measure(work, seconds)
     out["ceiling_dbtp"] = summary["target"]["true_peak_dbtp"]
     out["target_lufs"] = summary["target"]["integrated_lufs"]
@@ -208,14 +210,14 @@ def table(res: dict) -> str:
     rows = [
         ("speakers apart (mix over each speaker's speech)", f"{res['speakers_apart_db']:.2f} dB",
          "<= 1.0 dB"),
-        ("per-turn spread host / guest (std)", f"{res['turn_spread_db']['host']:.2f} / "
-         f"{res['turn_spread_db']['guest']:.2f} dB", ""),
+        ("per-turn spread host / guest (std)",
+         f"{res['turn_spread_db']['host']:.2f} / {res['turn_spread_db']['guest']:.2f} dB", ""),
         (f"music under the quieter speaker ({res['quieter']})", f"{res['music_under_quieter_db']:.2f} dB",
          "<= -15 dB"),
         (f"music rise in gaps < 1.5 s ({res['short_gaps']} gaps)", f"{res['music_rise_short_gaps_db']:.2f} dB",
          "<= 2 dB"),
-        ("bed/voice 1-4 kHz host / guest", f"{res['masking_1_4k_db']['host']:.2f} / "
-         f"{res['masking_1_4k_db']['guest']:.2f} dB", "lower"),
+        ("bed/voice 1-4 kHz host / guest",
+         f"{res['masking_1_4k_db']['host']:.2f} / {res['masking_1_4k_db']['guest']:.2f} dB", "lower"),
         ("integrated / true peak", f"{res['integrated_lufs']:.2f} LUFS / {res['true_peak_dbtp']:.2f} dBTP",
          f"{res['target_lufs']:g} ±0.1 / <= {res['ceiling_dbtp']:g}"),
     ]

@@ -24,6 +24,7 @@ from ..render.graph import check, stem_taps
 from ..render.sink import BackgroundSink
 from ..session.model import MASTER, Session
 from .analyse import Analysis, analyse
+from .assist import AssistParams, assist
 from .balance import BalanceParams, balance_roles, follow_dialogue
 from .bleed import BleedParams
 from .cleanup import CleanupParams, measure_cleanup, plan_cleanup, screen_cleanup
@@ -54,6 +55,7 @@ class AutoOptions:
     cleanup_mode: str = "screen"   # screen | full | off
     balance: BalanceParams = field(default_factory=BalanceParams)
     master: MasterParams = field(default_factory=MasterParams)
+    assist: AssistParams = field(default_factory=AssistParams)
     vad_method: str = "silero"
     vad_threshold: float = 0.5
     cache_dir: Path | None = None
@@ -163,6 +165,8 @@ def decide(session: Session, opts: AutoOptions, *, progress: Progress | None = N
     decisions += balance_roles(s, analysis, ref, opts.balance)
     decisions += duck_tracks(s, analysis, ref, opts.duck, roles=opts.duck_roles, under_lu=opts.duck_under_lu,
                              mode=opts.duck_mode)
+    decisions = assist(s, analysis, decisions, opts.assist, ref=ref, leveling=opts.leveling, duck=opts.duck,
+                       duck_roles=opts.duck_roles, block_size=opts.block_size)
     return s, decisions, analysis
 
 

@@ -52,10 +52,10 @@ def _kweighted(x: np.ndarray) -> np.ndarray:
     import pyloudnorm
 
     meter = pyloudnorm.Meter(SR)
-    y = x.T.astype(np.float64)
+    y = x.astype(np.float64)
     for f in meter._filters.values():
-        y = f.apply_filter(y)
-    return y.T
+        y = f.apply_filter(y)  # lfilter along the last axis: frames
+    return y
 
 
 def gated_loudness(k: np.ndarray, regions: list[tuple[int, int]]) -> float | None:

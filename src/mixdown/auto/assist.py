@@ -10,6 +10,9 @@ as processed (:mod:`mixdown.auto.heard`) and
 2. carves the bed around the speech (:mod:`mixdown.auto.unmask`): a presence-band dip
    keyed by the speech, as deep as the measured masking asks.
 
+Before both, when asked (``AssistParams.reference``), the dialogue's tone is matched to a
+reference (:mod:`mixdown.auto.reference`), so the trims measure the matched dialogue.
+
 Everything it writes is on auto's layer (``track.auto`` values, ``auto-`` processors),
 so a second run of ``auto`` takes it off with the rest and decides it again.
 """
@@ -28,16 +31,18 @@ from .ducking import DuckParams
 from .heard import measure_heard
 from .layers import LANE, set_lane
 from .leveling import LevelingParams, is_ride
+from .reference import MatchParams, match_reference
 from .speakers import SpeakerParams, hold_speaker_balance
 from .unmask import UnmaskParams, unmask_bed
 
 
 @dataclass(frozen=True)
 class AssistParams:
-    """Which parts of the second pass run (None: that part is off)."""
+    """Which parts of the second pass run (None: that part is off; reference matching is off by default)."""
 
     speakers: SpeakerParams | None = field(default_factory=SpeakerParams)
     unmask: UnmaskParams | None = field(default_factory=UnmaskParams)
+    reference: MatchParams | None = None
 
 
 def assist(session: Session, analysis: Analysis, decisions: list[Decision], params: AssistParams, *,
@@ -53,13 +58,17 @@ def assist(session: Session, analysis: Analysis, decisions: list[Decision], para
     ref : float
         Dialogue level, LUFS.
     """
-    if params.speakers is None and params.unmask is None:
+    if params.speakers is None and params.unmask is None and params.reference is None:
         return decisions
     dialogue = [t.name for t in session.tracks if t.role == "dialogue" and not t.mute and analysis.speech.get(t.name)]
     bed = [t.name for t in session.tracks
            if t.role in duck_roles and not t.mute and t.name in analysis.levels] if params.unmask else []
     if not dialogue:
         return decisions
+    out = list(decisions)
+    if params.reference is not None:
+        # first: the matching EQ changes each speaker's loudness, which the trims then measure
+        out += match_reference(session, analysis.all_speech, params.reference, block_size=block_size)
     measuring = session.copy_session()
     if params.speakers is not None:
         for t in measuring.tracks:
@@ -71,7 +80,6 @@ def assist(session: Session, analysis: Analysis, decisions: list[Decision], para
                     set_lane(t, [])
     pairs = [(a, b) for i, a in enumerate(dialogue) for b in dialogue[i + 1:]]
     heard = measure_heard(measuring, dialogue + bed, pairs=pairs, block_size=block_size)
-    out = list(decisions)
     if params.speakers is not None:
         out = [d for d in out if not any(is_ride(d, n) for n in dialogue)]
         added, gains = hold_speaker_balance(session, analysis, heard, ref=ref, leveling=leveling,

@@ -110,7 +110,7 @@ def level_dialogue(session: Session, analysis: Analysis, params: LevelingParams)
         decisions += clip_decisions
         heard = analysis.heard(track.name)
         leveled = LevelSeries(heard.energy * 10 ** (gains / 10), heard.sample_rate, heard.hop)
-        decisions += _rides(session, track, leveled, speech, params)
+        decisions += ride_track(session, track, leveled, speech, params)
         if params.chain:
             decisions += _chain(track, analysis, speech, params)
     return decisions
@@ -151,9 +151,17 @@ def _clip_gains(session: Session, track, analysis: Analysis, speech: list[Region
     return gains, decisions
 
 
-def _rides(session: Session, track, leveled: LevelSeries, speech: list[Region],
-           params: LevelingParams) -> list[Decision]:
-    """Ride keyframes for sections off the dialogue level, on the track's auto lane."""
+def ride_track(session: Session, track, leveled: LevelSeries, speech: list[Region], params: LevelingParams, *,
+               stage: str = "source") -> list[Decision]:
+    """Ride keyframes for sections off the dialogue level, on the track's auto lane.
+
+    Parameters
+    ----------
+    leveled : LevelSeries
+        The track's level with its static gain, every 100 ms: its source's
+        (``stage="source"``, before the chain) or as heard after the chain
+        (``stage="heard"``, :mod:`mixdown.auto.speakers`).
+    """
     sr = session.sample_rate
     ref = params.reference_lufs
     if track.auto.is_edited("automation.gain_db"):
@@ -177,8 +185,15 @@ def _rides(session: Session, track, leveled: LevelSeries, speech: list[Region],
         decisions.append(Decision(
             "leveling", track.name, f"ride {v:+.1f} dB",
             f"this {'part of the turn' if inside else 'turn'} measured {ref - v:.1f} LUFS, {abs(v):.1f} LU "
-            f"{'under' if v > 0 else 'over'} the dialogue level", start_s=a / sr, end_s=b / sr, value_db=v))
+            f"{'under' if v > 0 else 'over'} the dialogue level"
+            + (" as heard after the chain" if stage == "heard" else ""), start_s=a / sr, end_s=b / sr, value_db=v,
+            data={"measured_lufs": round(ref - v, 2), "stage": stage}))
     return decisions
+
+
+def is_ride(decision: Decision, track: str) -> bool:
+    """Whether ``decision`` is one of :func:`ride_track`'s on ``track``."""
+    return decision.kind == "leveling" and decision.target == track and decision.action.startswith("ride ")
 
 
 def split_turn(series: LevelSeries, speech: list[Region], a: int, b: int, params: LevelingParams,

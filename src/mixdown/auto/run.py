@@ -21,6 +21,7 @@ from ..master import BLOCK_SIZE, MasterParams, StageOutcome
 from ..session.model import MASTER, Session
 from ..targets import Target
 from .analyse import Analysis
+from .assist import AssistParams
 from .balance import BalanceParams, balance_roles
 from .bleed import BleedParams
 from .cleanup import CleanupParams, TrackMeasure, plan_cleanup, screen_cleanup
@@ -48,6 +49,7 @@ class AutoOptions:
     cleanup_mode: str = "screen"   # screen | full | off
     balance: BalanceParams = field(default_factory=BalanceParams)
     master: MasterParams = field(default_factory=MasterParams)
+    assist: AssistParams = field(default_factory=AssistParams)
     vad_method: str = "silero"
     vad_threshold: float = 0.5
     cache_dir: Path | None = None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..auto.analyse import Analysis, analyse
+from ..auto.assist import assist
 from ..auto.balance import follow_dialogue
 from ..auto.cleanup import CleanupParams, TrackMeasure, measure_cleanup
 from ..auto.decisions import Decision
@@ -110,6 +111,12 @@ def analyse_and_decide(session: Session, opts: AutoOptions, *,
     analysis = analyse(s, vad_method=opts.vad_method, vad_threshold=opts.vad_threshold, cache_dir=opts.cache_dir,
                        bleed=opts.bleed, block_size=opts.block_size, progress=progress)
     decided, more = decide(s, analysis, opts, measure=_measure_cleanup)
+    if analysis.speech:
+        # the second decision pass: speakers balanced and the bed unmasked as the mix hears them, after
+        # the chains decide() chose (it renders the tapped tracks once, so it is the pipeline's to call)
+        more = assist(decided, analysis, more, opts.assist, ref=opts.leveling.reference_lufs,
+                      leveling=opts.leveling, duck=opts.duck, duck_roles=opts.duck_roles,
+                      block_size=opts.block_size)
     return decided, decisions + more, analysis
 
 

@@ -275,8 +275,8 @@ def test_when_passes_run_out_the_saved_gain_is_the_one_rendered(tmp_path):
     # pass wants another with more gain but may not have it. The saved session and
     # the summary must then carry the gain the output was rendered with.
     from mixdown.auto.build import session_from_files
-    from mixdown.master import MasterParams
     from mixdown.auto.run import AutoOptions
+    from mixdown.master import MasterParams
     from mixdown.pipeline.autojob import mix_auto
     from mixdown.render.engine import render_file
     from mixdown.targets import get_target

@@ -22,8 +22,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import assistant_measure as am
-import material
+import assistant_measure as am  # noqa: E402 (benchmarks/ is put on the path just above)
+import material  # noqa: E402
 
 SR = 48000
 SECONDS = 60.0

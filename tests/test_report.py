@@ -15,8 +15,8 @@ from mixdown.analysis.spectrum import SpectrumMeter, noise_profile
 from mixdown.auto.decisions import Decision
 from mixdown.dsp.cleanup import noise_profile_params
 from mixdown.media import read_audio, write_audio
-from mixdown.render.engine import render_file
 from mixdown.pipeline.reportdata import collect, result_report_data
+from mixdown.render.engine import render_file
 from mixdown.report import lay_out
 from mixdown.session import save_session
 from mixdown.session.model import Clip, Keyframe, ProcessorSpec, Session, Track

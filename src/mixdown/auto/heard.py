@@ -17,7 +17,9 @@ the render costs what the tapped tracks' chains cost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -100,7 +102,7 @@ class _Filter:
         return y
 
 
-def measure_heard(session: Session, names: list[str], *, pairs: list[tuple[str, str]] = (),
+def measure_heard(session: Session, names: list[str], *, pairs: Sequence[tuple[str, str]] = (),
                   block_size: int = DEFAULT_BLOCK, band: tuple[float, float] = PRESENCE_HZ) -> Heard:
     """Render ``session`` once and measure the tracks ``names`` as the mix hears them.
 
@@ -136,7 +138,7 @@ def measure_heard(session: Session, names: list[str], *, pairs: list[tuple[str, 
     w = np.asarray(LAYOUT_WEIGHTS.get(s.layout, [1.0] * ch), dtype=np.float64)[:ch, None]
     kf = {n: _Filter(k_weighting_sos(sr), ch) for n in names}
     bf = {n: _Filter(butter(2, band, btype="bandpass", fs=sr, output="sos"), ch) for n in names}
-    acc = {key: _Hops(hop) for n in names for key in (("k", n), ("b", n))}
+    acc: dict[tuple[str, Any], _Hops] = {key: _Hops(hop) for n in names for key in (("k", n), ("b", n))}
     acc.update({key: _Hops(hop) for p in pairs for key in (("kx", p), ("bx", p))})
     length = graph.length
     for pos, _, taps in Renderer(graph, block_size=block_size, taps={n: [n] for n in names}).blocks():

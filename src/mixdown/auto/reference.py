@@ -71,7 +71,7 @@ class _LTAS:
         self.window = np.hanning(FRAME)
         freqs = np.fft.rfftfreq(FRAME, 1.0 / sample_rate)
         lo, hi = CENTRES * 2 ** (-1 / 6), CENTRES * 2 ** (1 / 6)
-        self.bins = np.stack([(freqs >= a) & (freqs < b) for a, b in zip(lo, hi)]).astype(np.float64)
+        self.bins = np.stack([(freqs >= a) & (freqs < b) for a, b in zip(lo, hi, strict=True)]).astype(np.float64)
         self._carry = np.zeros(0)
         self.pos = 0            # sample index of the carry's first sample
         self.frames: list[np.ndarray] = []   # band powers per frame
@@ -152,7 +152,7 @@ def _response_db(freqs: np.ndarray, gains: np.ndarray, sample_rate: int, centres
     from scipy.signal import sosfreqz
 
     total = np.zeros(len(freqs))
-    for f, g in zip(centres, gains):
+    for f, g in zip(centres, gains, strict=True):
         if g == 0:
             continue
         _, h = sosfreqz(rbj_biquad("bell", sample_rate, f, g, q)[None, :], worN=freqs, fs=sample_rate)
@@ -160,7 +160,9 @@ def _response_db(freqs: np.ndarray, gains: np.ndarray, sample_rate: int, centres
     return total
 
 
-def fit_bells(target: np.ndarray, sample_rate: int, *, q: float = 2.1, max_db: float = 9.0) -> tuple[np.ndarray, np.ndarray]:
+def fit_bells(
+    target: np.ndarray, sample_rate: int, *, q: float = 2.1, max_db: float = 9.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Bell gains on every other band centre whose summed response meets ``target`` at the band centres."""
     centres = CENTRES[::2]
     unit = np.stack([_response_db(CENTRES, np.eye(len(centres))[k], sample_rate, centres, q)
@@ -169,7 +171,7 @@ def fit_bells(target: np.ndarray, sample_rate: int, *, q: float = 2.1, max_db: f
     for _ in range(4):  # bells are not linear in their gain: refine on the real response
         err = target - _response_db(CENTRES, gains, sample_rate, centres, q)
         gains = np.clip(gains + np.linalg.lstsq(unit, err, rcond=None)[0], -2 * max_db, 2 * max_db)
-    return centres, np.round(gains, 2)
+    return np.asarray(centres), np.asarray(np.round(gains, 2))
 
 
 def match_reference(session: Session, speech: list[Region], params: MatchParams, *,
@@ -184,7 +186,7 @@ def match_reference(session: Session, speech: list[Region], params: MatchParams,
     specs = []
     for j, ident in enumerate(MATCH_IDS):
         bands: dict[str, float | str] = {}
-        for i, (f, g) in enumerate(zip(centres[8 * j: 8 * j + 8], gains[8 * j: 8 * j + 8]), start=1):
+        for i, (f, g) in enumerate(zip(centres[8 * j: 8 * j + 8], gains[8 * j: 8 * j + 8], strict=True), start=1):
             bands.update({f"band{i}_type": "bell", f"band{i}_freq_hz": round(float(f), 1),
                           f"band{i}_gain_db": float(g), f"band{i}_q": 2.1})
         if bands:
@@ -200,4 +202,4 @@ def match_reference(session: Session, speech: list[Region], params: MatchParams,
         f"long-term speech spectra, 1/3-octave 100 Hz-10 kHz, level-normalised: {before:.1f} dB RMS apart; "
         f"correction smoothed over 3 bands, clamped to ±{params.max_db:g} dB, as {len(centres)} bell bands",
         data={"bands_hz": [round(float(c), 1) for c in CENTRES], "correction_db": [round(float(x), 2) for x in target],
-              "bells": [[round(float(f), 1), float(g)] for f, g in zip(centres, gains)]})]
+              "bells": [[round(float(f), 1), float(g)] for f, g in zip(centres, gains, strict=True)]})]

@@ -150,12 +150,22 @@ def stage_decisions(stage: StageOutcome, *, premaster_lufs: float | None, premas
     if target.gating == "dialogue" and not has_speech:
         reason += "; the target gates on dialogue, but no speech was given: measured on the whole programme"
     out = [
-        Decision("loudness", MASTER, f"gain {stage.gain_db:+.2f} dB", reason, value_db=stage.gain_db,
-                 data={"premaster_lufs": _r(premaster_lufs), "premaster_dialogue_lufs": _r(premaster_dialogue_lufs)}),
-        Decision("limiter", MASTER,
-                 f"true-peak limiter at {stage.ceiling_db:.2f} dBTP, up to {stage.reduction_db:.1f} dB of gain reduction",
-                 f"ceiling {target.true_peak_dbtp:g} dBTP ({target.name}) less a {mp.margin_db:g} dB margin for meter "
-                 f"differences; {stage.limited_samples} samples limited",
-                 value_db=-stage.reduction_db, data={"limited_samples": stage.limited_samples}),
+        Decision(
+            "loudness",
+            MASTER,
+            f"gain {stage.gain_db:+.2f} dB",
+            reason,
+            value_db=stage.gain_db,
+            data={"premaster_lufs": _r(premaster_lufs), "premaster_dialogue_lufs": _r(premaster_dialogue_lufs)},
+        ),
+        Decision(
+            "limiter",
+            MASTER,
+            f"true-peak limiter at {stage.ceiling_db:.2f} dBTP, up to {stage.reduction_db:.1f} dB of gain reduction",
+            f"ceiling {target.true_peak_dbtp:g} dBTP ({target.name}) less a {mp.margin_db:g} dB margin for meter "
+            f"differences; {stage.limited_samples} samples limited",
+            value_db=-stage.reduction_db,
+            data={"limited_samples": stage.limited_samples},
+        ),
     ]
     return out

@@ -14,8 +14,8 @@ The speakers are then balanced *in the sum*: over a speaker's speech the mix als
 hears the other mics (their noise, and this speaker's bleed on them, raised or lowered
 by their own gains), so the trims are iterated on the dialogue sum, each speaker's
 speech measured on the sum of all the dialogue tracks with their gains — exactly, with
-the cross terms of the mics that hear the same voice (:meth:`Heard.sum_energy`). The decision list gets per speaker the level
-before and after, and every turn's level as heard.
+the cross terms of the mics that hear the same voice (:meth:`Heard.sum_energy`). The decision
+list gets per speaker the level before and after, and every turn's level as heard.
 """
 
 from __future__ import annotations
@@ -83,8 +83,9 @@ def lane_db(session: Session, track, n_hops: int, hop: int) -> np.ndarray:
     return env.at_positions((np.arange(n_hops) + 0.5) * hop)
 
 
-def hold_speaker_balance(session: Session, analysis: Analysis, heard: Heard, *, ref: float,
-                         leveling: LevelingParams, params: SpeakerParams) -> tuple[list[Decision], dict[str, np.ndarray]]:
+def hold_speaker_balance(
+    session: Session, analysis: Analysis, heard: Heard, *, ref: float, leveling: LevelingParams, params: SpeakerParams
+) -> tuple[list[Decision], dict[str, np.ndarray]]:
     """Trim and ride every speaker on their level after the chain; edits ``session`` in place.
 
     Parameters
@@ -109,8 +110,9 @@ def hold_speaker_balance(session: Session, analysis: Analysis, heard: Heard, *, 
     before = {n: heard.levels[n].loudness(own[n]) if own[n] else None for n in names}
     trim = {n: 0.0 for n in names}
     for n in names:
-        if before[n] is not None and not tracks[n].auto.is_edited("gain_db"):
-            trim[n] = float(np.clip(ref - before[n], -params.max_trim_db, params.max_trim_db))
+        b = before[n]
+        if b is not None and not tracks[n].auto.is_edited("gain_db"):
+            trim[n] = float(np.clip(ref - b, -params.max_trim_db, params.max_trim_db))
     # rides even out each speaker's sections on their own track (trimmed to the dialogue level); they are
     # fixed before the trims are iterated on the sum, so the two never chase each other
     decisions: list[Decision] = []
@@ -140,11 +142,18 @@ def hold_speaker_balance(session: Session, analysis: Analysis, heard: Heard, *, 
     heard_now = [v for v in after.values() if v is not None]
     if len(heard_now) > 1:
         spread = max(heard_now) - min(heard_now)
-        decisions.append(Decision(
-            "balance", MASTER, f"speakers {spread:.2f} dB apart as heard",
-            "each speaker's own speech measured on the dialogue as the mix hears it (after the chains, with the "
-            "other mics' bleed and noise): " + ", ".join(f"{n} {v:.2f} LUFS" for n, v in after.items() if v is not None),
-            value_db=spread, data={"speakers_lufs": {n: _r(v) for n, v in after.items()}}))
+        decisions.append(
+            Decision(
+                "balance",
+                MASTER,
+                f"speakers {spread:.2f} dB apart as heard",
+                "each speaker's own speech measured on the dialogue as the mix hears it (after the chains, with the "
+                "other mics' bleed and noise): "
+                + ", ".join(f"{n} {v:.2f} LUFS" for n, v in after.items() if v is not None),
+                value_db=spread,
+                data={"speakers_lufs": {n: _r(v) for n, v in after.items()}},
+            )
+        )
     return decisions, gains
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -26,6 +26,9 @@ from .common import (
     protect,
     read_media,
 )
+
+if TYPE_CHECKING:  # the session model (pydantic) is imported by the command, not by --help
+    from ..session.model import Session
 
 ROLE_FLAGS = ("--dialogue", "--music", "--sfx", "--ambience")
 
@@ -95,13 +98,16 @@ def check_sidechain_options(*, attack: float, release: float, duck_depth: float 
 
     p = Compressor.PARAMS
     for flag, value, param in (("--duck-attack", attack, "attack_ms"), ("--duck-release", release, "release_ms")):
-        lo, hi = p[param].min / 1000, p[param].max / 1000
+        lo_ms, hi_ms = p[param].min, p[param].max
+        assert lo_ms is not None and hi_ms is not None  # the compressor's times are ranged
+        lo, hi = lo_ms / 1000, hi_ms / 1000
         if not lo <= value <= hi:
             raise OptionError(f"{flag} {value:g}: with --duck-mode sidechain it must be between {lo:g} and {hi:g} s "
                               "(the compressor's range)")
     # the threshold sits depth x ratio/(ratio - 1) under the dialogue (ratio 10); the computed depth is at most 40 dB
     depth = 40.0 if duck_depth is None else duck_depth
     lowest = p["threshold_db"].min
+    assert lowest is not None  # the compressor's threshold is ranged
     if dialogue_level - depth * 10 / 9 < lowest:
         raise OptionError(
             f"--dialogue-level {dialogue_level:g} with a duck of up to {depth:g} dB: sidechain ducking would need a "
@@ -131,61 +137,101 @@ def auto(
     music: list[str] = typer.Option([], "--music", help="music file(s)"),
     sfx: list[str] = typer.Option([], "--sfx", help="effects file(s)"),
     ambience: list[str] = typer.Option([], "--ambience", help="ambience file(s)"),
-    video: Optional[Path] = typer.Option(None, "--video", help="video whose audio is the dialogue when no --dialogue is given"),
+    video: Optional[Path] = typer.Option(
+        None, "--video", help="video whose audio is the dialogue when no --dialogue is given"
+    ),
     target: Optional[str] = typer.Option(None, "--target", help="delivery preset (see `mixdown targets`)"),
     lufs: Optional[float] = number_option(None, "--lufs", help="custom target loudness", min=-60, max=-1, unit="LUFS"),
-    true_peak: Optional[float] = number_option(None, "--true-peak", help="custom true-peak ceiling", min=-20, max=0,
-                                               unit="dBTP"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="mix file (.wav or .flac), or a video (.mp4 .mov .m4v .mkv .webm)"),
+    true_peak: Optional[float] = number_option(
+        None, "--true-peak", help="custom true-peak ceiling", min=-20, max=0, unit="dBTP"
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="mix file (.wav or .flac), or a video (.mp4 .mov .m4v .mkv .webm)"
+    ),
     format: Optional[str] = typer.Option(None, "--format", help="wav24 | wav16 | wav32f | flac (default from -o)"),
-    codec: Optional[str] = typer.Option(None, "--codec", help="audio codec of a video output: aac | opus | mp3 | flac | pcm "
-                                        "(default: what the container needs: aac for .mp4 .mov .m4v, opus for .webm, "
-                                        "24-bit pcm for .mkv)"),
+    codec: Optional[str] = typer.Option(
+        None,
+        "--codec",
+        help="audio codec of a video output: aac | opus | mp3 | flac | pcm "
+        "(default: what the container needs: aac for .mp4 .mov .m4v, opus for .webm, "
+        "24-bit pcm for .mkv)",
+    ),
     stems: Optional[Path] = typer.Option(None, "--stems", help="folder for one WAV per role, at the mix's gain"),
-    stems_format: str = typer.Option("wav24", "--stems-format", help="wav24 | wav32f (float keeps peaks the "
-                                     "mix's limiter takes down)"),
-    premaster: Optional[Path] = typer.Option(None, "--premaster", help="also write the -6 dB premaster for mastering: "
-                                             "24-bit WAV, true peak at -6 dBTP, no limiting"),
+    stems_format: str = typer.Option(
+        "wav24", "--stems-format", help="wav24 | wav32f (float keeps peaks the mix's limiter takes down)"
+    ),
+    premaster: Optional[Path] = typer.Option(
+        None,
+        "--premaster",
+        help="also write the -6 dB premaster for mastering: 24-bit WAV, true peak at -6 dBTP, no limiting",
+    ),
     save_session: Optional[Path] = typer.Option(None, "--save-session", help="write the decided session here"),
     as_json: bool = typer.Option(False, "--json", help="print the summary and decision list as JSON"),
-    duck_depth: Optional[float] = number_option(None, "--duck-depth", help="fixed duck depth (default: from --duck-under)",
-                                                min=0, max=60, unit="dB"),
-    duck_under: float = number_option(18.0, "--duck-under", help="music sits this many LU under the dialogue while people speak",
-                                      min=0, max=40, unit="LU"),
+    duck_depth: Optional[float] = number_option(
+        None, "--duck-depth", help="fixed duck depth (default: from --duck-under)", min=0, max=60, unit="dB"
+    ),
+    duck_under: float = number_option(
+        18.0,
+        "--duck-under",
+        help="music sits this many LU under the dialogue while people speak",
+        min=0,
+        max=40,
+        unit="LU",
+    ),
     duck_roles: str = typer.Option("music,ambience", "--duck-roles", help="roles that duck under speech"),
     duck_mode: str = typer.Option("keyframes", "--duck-mode", help="keyframes | sidechain"),
-    duck_sensitivity: float = number_option(25.0, "--duck-sensitivity",
-                                            help="speech down to this far under its speaker's own level still ducks "
-                                                 "the music and gets a ride (other speakers' bleed is told apart "
-                                                 "by comparing the mics, not by level)", min=6, max=60, unit="dB"),
+    duck_sensitivity: float = number_option(
+        25.0,
+        "--duck-sensitivity",
+        help="speech down to this far under its speaker's own level still ducks "
+        "the music and gets a ride (other speakers' bleed is told apart "
+        "by comparing the mics, not by level)",
+        min=6,
+        max=60,
+        unit="dB",
+    ),
     attack: float = number_option(0.3, "--duck-attack", help="duck fade-down", min=0, max=10, unit="s"),
     release: float = number_option(0.8, "--duck-release", help="duck fade-up", min=0, max=10, unit="s"),
-    lookahead: float = number_option(0.35, "--duck-lookahead", help="the fade down starts this long before speech",
-                                     min=0, max=5, unit="s"),
-    hold: float = number_option(1.5, "--duck-hold", help="pauses shorter than this keep the music down", min=0, max=30,
-                                unit="s"),
+    lookahead: float = number_option(
+        0.35, "--duck-lookahead", help="the fade down starts this long before speech", min=0, max=5, unit="s"
+    ),
+    hold: float = number_option(
+        1.5, "--duck-hold", help="pauses shorter than this keep the music down", min=0, max=30, unit="s"
+    ),
     min_duck: float = number_option(0.6, "--duck-min-length", help="shortest duck", min=0, max=30, unit="s"),
     _attack: str | None = renamed_option("--attack", "--duck-attack"),
     _release: str | None = renamed_option("--release", "--duck-release"),
     _lookahead: str | None = renamed_option("--lookahead", "--duck-lookahead"),
     _hold: str | None = renamed_option("--hold", "--duck-hold"),
     _min_duck: str | None = renamed_option("--min-duck", "--duck-min-length"),
-    block_size: int = number_option(65536, "--block-size", help="frames per block (memory, not output, depends on it)",
-                                    min=64, max=1048576, unit="frames"),
+    block_size: int = number_option(
+        65536,
+        "--block-size",
+        help="frames per block (memory, not output, depends on it)",
+        min=64,
+        max=1048576,
+        unit="frames",
+    ),
     no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
-    dialogue_level: float = number_option(-23.0, "--dialogue-level", help="dialogue level before the master stage",
-                                          min=-35, max=-10, unit="LUFS"),
-    music_lu: float = number_option(-6.0, "--music-lu", help="music against dialogue between speech", min=-60, max=20,
-                                    unit="LU"),
+    dialogue_level: float = number_option(
+        -23.0, "--dialogue-level", help="dialogue level before the master stage", min=-35, max=-10, unit="LUFS"
+    ),
+    music_lu: float = number_option(
+        -6.0, "--music-lu", help="music against dialogue between speech", min=-60, max=20, unit="LU"
+    ),
     sfx_lu: float = number_option(-5.0, "--sfx-lu", help="effects against dialogue", min=-60, max=20, unit="LU"),
-    ambience_lu: float = number_option(-18.0, "--ambience-lu", help="ambience against dialogue", min=-60, max=20, unit="LU"),
-    max_limiting: float = number_option(6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target",
-                                        min=0, max=24, unit="dB"),
+    ambience_lu: float = number_option(
+        -18.0, "--ambience-lu", help="ambience against dialogue", min=-60, max=20, unit="LU"
+    ),
+    max_limiting: float = number_option(
+        6.0, "--max-limiting", help="most limiter gain reduction accepted to reach the target", min=0, max=24, unit="dB"
+    ),
     vad: str = typer.Option("silero", "--vad", help="speech detector: silero | energy"),
     cleanup: str = typer.Option("screen", "--cleanup", help="screen (measure noisy dialogue only) | full | off"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
-    sample_rate: int = number_option(48000, "--sample-rate", help="session rate when building from files", min=8000,
-                                     max=384000, unit="Hz"),
+    sample_rate: int = number_option(
+        48000, "--sample-rate", help="session rate when building from files", min=8000, max=384000, unit="Hz"
+    ),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
 ) -> None:
     """Balance, duck, level and normalise: one command from raw tracks to a delivery-ready mix."""
@@ -212,13 +258,17 @@ def auto(
     if fmt is not None and fmt not in FORMATS:
         fail(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if video_out:
+        assert output is not None  # a video output is an -o whose suffix is a video's
         _video_codec(output, codec)  # refused here, naming --codec, before anything is mixed
     if video_out:
         from ..deliver.mux import check_video_copy
 
+        assert video is not None and output is not None  # --video was given with a video -o
         check_video_copy(video, output)  # before anything is mixed
     if codec is not None and not video_out:
-        fail("--codec is the audio codec of a video output (-o .mp4 .mov .m4v .mkv .webm); an audio file takes --format")
+        fail(
+            "--codec is the audio codec of a video output (-o .mp4 .mov .m4v .mkv .webm); an audio file takes --format"
+        )
     if premaster is not None:
         if premaster.suffix.lower() not in (".wav", ".wave"):
             fail(f"--premaster {premaster}: the premaster is a 24-bit WAV; name it .wav")
@@ -279,7 +329,7 @@ def auto(
         raise typer.Exit(3)
 
 
-def _check_job(s: object, *, video: Optional[Path], output: Optional[Path], fmt: Optional[str], video_out: bool,
+def _check_job(s: Session, *, video: Optional[Path], output: Optional[Path], fmt: Optional[str], video_out: bool,
                stems: Optional[Path], save_session: Optional[Path], report: Optional[Path],
                premaster: Optional[Path]) -> None:
     """Before any work: every input protected, every output location writable, the disk big enough."""

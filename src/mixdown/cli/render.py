@@ -28,13 +28,26 @@ from .deliver import check_deliverables, deliver_progress, print_report
 
 @app.command()
 def render(
-    session: Path = typer.Argument(..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="output file (default: <session>.wav beside it)"),
+    session: Path = typer.Argument(
+        ..., help="session file (.yaml or .json) or editor timeline (.xml .fcpxml .edl .otio)"
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output", help="output file (default: <session>.wav beside it)"
+    ),
     format: Optional[str] = typer.Option(
-        None, "--format", help="wav24 | wav16 | wav32f | bwf | flac | flac16 | mp3 | aac | opus (default: from -o's suffix)"),
+        None,
+        "--format",
+        help="wav24 | wav16 | wav32f | bwf | flac | flac16 | mp3 | aac | opus (default: from -o's suffix)",
+    ),
     # 65536 = render.engine.DEFAULT_BLOCK, written out so that --help need not import the engine
-    block_size: int = number_option(65536, "--block-size", help="frames per block (memory, not output, depends on it)",
-                                    min=64, max=1048576, unit="frames"),
+    block_size: int = number_option(
+        65536,
+        "--block-size",
+        help="frames per block (memory, not output, depends on it)",
+        min=64,
+        max=1048576,
+        unit="frames",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary on stdout"),
     report: Optional[Path] = typer.Option(None, "--report", help="also write an HTML report with plots"),
     allow_truncated: bool = typer.Option(False, "--allow-truncated", help=ALLOW_TRUNCATED_HELP),
@@ -80,9 +93,11 @@ def render(
     else:
         m = summary["measured"]
         typer.echo(
-            f"wrote {out} ({summary['duration_s']:.2f} s, {summary['sample_rate']} Hz, {summary['channels']} ch, {fmt}) "
+            f"wrote {out} ({summary['duration_s']:.2f} s, {summary['sample_rate']} Hz, "
+            f"{summary['channels']} ch, {fmt}) "
             f"in {summary['render_seconds']:.2f} s; integrated {num(m['integrated_lufs'])} LUFS, "
-            f"true peak {num(m['true_peak_dbtp'])} dBTP" + (f"; report {report}" if report is not None else ""))
+            f"true peak {num(m['true_peak_dbtp'])} dBTP" + (f"; report {report}" if report is not None else "")
+        )
     if summary["clipped_samples"]:
         total = round(summary["duration_s"] * summary["sample_rate"]) * summary["channels"]
         typer.echo(f"mixdown: warning: {out}: {summary['clipped_samples']} of {total} samples clipped at full scale "

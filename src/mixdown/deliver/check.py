@@ -120,8 +120,15 @@ def _peak_and_range(m: Measurement, target: Target, ceiling: float | None) -> li
     c = target.true_peak_dbtp if ceiling is None else ceiling
     tp = m.loudness.true_peak_dbtp
     ok = tp is None or tp <= c
-    reqs.append(Requirement("true_peak", ok, tp, f"<= {c:g} dBTP",
-                            "silent: no peak" if tp is None else f"{tp:.2f} dBTP" + ("" if ok else f", {tp - c:+.2f} dB over")))
+    reqs.append(
+        Requirement(
+            "true_peak",
+            ok,
+            tp,
+            f"<= {c:g} dBTP",
+            "silent: no peak" if tp is None else f"{tp:.2f} dBTP" + ("" if ok else f", {tp - c:+.2f} dB over"),
+        )
+    )
     lra = m.loudness.loudness_range_lu
     if target.max_lra_lu is not None:
         ok = lra is not None and lra <= target.max_lra_lu
@@ -154,14 +161,23 @@ def _loudness_requirements(m: Measurement, target: Target) -> list[Requirement]:
             return [Requirement("dialogue_loudness", False, None, limit + " (dialogue-gated)",
                                 f"dialogue-gated loudness undefined: {why}")]
         ok = abs(v - goal) <= tol
-        return [Requirement("dialogue_loudness", ok, v, limit + " (dialogue-gated)",
-                            f"{v:.2f} LUFS over {m.speech_s:.1f} s of speech" + ("" if ok else f", {v - goal:+.2f} LU off"))]
+        return [
+            Requirement(
+                "dialogue_loudness",
+                ok,
+                v,
+                limit + " (dialogue-gated)",
+                f"{v:.2f} LUFS over {m.speech_s:.1f} s of speech" + ("" if ok else f", {v - goal:+.2f} LU off"),
+            )
+        ]
     v = m.loudness.integrated_lufs
     if v is None:
         return [Requirement("integrated_loudness", False, None, limit,
                             "integrated loudness undefined (silent, or shorter than 400 ms)")]
     ok = abs(v - goal) <= tol
-    return [Requirement("integrated_loudness", ok, v, limit, f"{v:.2f} LUFS" + ("" if ok else f", {v - goal:+.2f} LU off"))]
+    return [
+        Requirement("integrated_loudness", ok, v, limit, f"{v:.2f} LUFS" + ("" if ok else f", {v - goal:+.2f} LU off"))
+    ]
 
 
 def check_file(path: str | os.PathLike[str], target: Target, *, stream: int | None = None,

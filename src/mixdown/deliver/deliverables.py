@@ -207,7 +207,12 @@ def render_deliverables(session: Session, *, deliverables: list[Deliverable] | N
         raise SessionError("the session lists no deliverables", loc=("deliverables",))
     s, auto = _strip_auto(session)
     graph = check(s)
-    items = resolve_items(session, deliverables, base=session.resolve, channels=graph.channels,
+    def base(path: str) -> Path:
+        where = session.resolve(path)
+        assert isinstance(where, Path)  # a deliverable's path is a string, never audio in memory
+        return where
+
+    items = resolve_items(session, deliverables, base=base, channels=graph.channels,
                           find_video=_video_finder(graph))
     protect = set(graph.source_paths) | {it.video for it in items if it.video is not None}
     if session.file is not None:

@@ -115,7 +115,9 @@ class StreamEncoder:
         check_channels(format, self.channels, path or "")
         self.sample_rate = int(sample_rate)
         self.rate = encode_rate(format, self.sample_rate) if is_lossy(format) else self.sample_rate
-        self.bitrate = (int(bitrate) if bitrate else default_bitrate(format, self.channels)) if is_lossy(format) else None
+        self.bitrate = (
+            (int(bitrate) if bitrate else default_bitrate(format, self.channels)) if is_lossy(format) else None
+        )
         self._out = container
         self._pts = int(start_pts)
         self._tb = Fraction(1, self.rate)
@@ -309,7 +311,7 @@ def open_encoder(
     """
     from ..media.write import AudioWriter
 
-    fmt = resolve_format(path, format)
+    fmt = resolve_format(Path(path), format)
     if fmt == "bwf":
         from .bwf import BwfWriter
 

@@ -76,7 +76,7 @@ def _encode_files(ctx: Delivery, st: StageOutcome, files: list[Item]) -> None:
                     e.write(x)
                     spent[i] += clock() - t
                 ctx.progress.advance(n)
-        for i, (it, e) in enumerate(zip(files, encs)):
+        for i, (it, e) in enumerate(zip(files, encs, strict=True)):
             t = clock()
             if it.fmt == "bwf":
                 e.commit(loudness=st.result)
@@ -89,7 +89,7 @@ def _encode_files(ctx: Delivery, st: StageOutcome, files: list[Item]) -> None:
                 e.abort()
         raise
     shared = (time.perf_counter() - t0 - sum(spent)) / len(files)  # reading the stage's output
-    for it, own in zip(files, spent):
+    for it, own in zip(files, spent, strict=True):
         it.report.encodes += 1
         it.report.seconds += own + shared
 

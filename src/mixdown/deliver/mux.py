@@ -321,7 +321,11 @@ def mux_video(
 
                 def encode_until(seconds: float) -> None:
                     nonlocal sent
-                    stop = want if seconds == float("inf") else min(want, int(np.ceil((seconds - ref.start_s) * sample_rate)))
+                    stop = (
+                        want
+                        if seconds == float("inf")
+                        else min(want, int(np.ceil((seconds - ref.start_s) * sample_rate)))
+                    )
                     while sent < stop:
                         n = min(_READ, stop - sent)
                         block = np.asarray(source(sent, n), dtype=np.float32)

@@ -86,6 +86,7 @@ def premaster_from_graph(ctx: Delivery, graph: Any) -> None:
                 x = tap[role][:, :keep]
                 raw.write(x if amp is None else x * amp)
         if vad is not None:
+            assert speech_src is not None  # a speech detector runs only with a source to listen to
             vad.push(tap[speech_src][:, :keep] if speech_src != MASTER else b)
         ctx.progress.advance(keep)
     _finish(ctx, meters, vad)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from ..errors import MediaError, MixdownError, SessionError, TargetError
 from ..master import layout_name
+from ..master.premaster import FORMAT as PREMASTER_FORMAT
 from ..media.channels import can_map
 from ..session.model import LAYOUT_CHANNELS, Deliverable, Session
 from ..targets import Target, get_target
 from .formats import FORMATS, SUFFIXES, is_lossy, lossy_ceiling, resolve_format
 from .mux import check_video_audio, check_video_copy, container_for, default_video_audio
-from ..master.premaster import FORMAT as PREMASTER_FORMAT
 from .results import OutputReport
 
 __all__ = ["ME_ROLES", "Item", "StageKey", "located", "resolve_items"]

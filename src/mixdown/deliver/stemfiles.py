@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from ..analysis.truepeak import TruePeakDetector
+from ..master.premaster import premaster_gain, write_premaster
 from ..media.channels import map_channels
 from .context import Delivery
 from .encode import open_encoder
 from .formats import SUFFIXES
 from .plan import Item
-from ..master.premaster import premaster_gain, write_premaster
 from .stages import stems_gain
 
 __all__ = ["write_premaster_file", "write_stems"]

@@ -78,8 +78,10 @@ class AutoResult:
             "target": target.to_json(),
             "measured": measured,
             "dialogue_gated_lufs": _r(self.dialogue_gated_lufs),
-            "premaster": {"integrated_lufs": _r(self.premaster_lufs),
-                          "dialogue_gated_lufs": _r(self.premaster_dialogue_lufs)},
+            "premaster": {
+                "integrated_lufs": _r(self.premaster_lufs),
+                "dialogue_gated_lufs": _r(self.premaster_dialogue_lufs),
+            },
             "premaster_file": self.premaster_file,
             "loudness_gain_db": _r(self.gain_db, 3),
             "limiter_max_reduction_db": _r(self.limiter_max_reduction_db),
@@ -89,8 +91,10 @@ class AutoResult:
             "problems": [p.message for p in self.problems],
             "stems": dict(self.stems.files) if self.stems else {},
             "stems_sum": self.stems.to_json() if self.stems else None,
-            "speech": {name: {"regions": len(r), "seconds": round(sum(b - a for a, b in r) / self.analysis.sample_rate, 2)}
-                       for name, r in self.analysis.speech.items()},
+            "speech": {
+                name: {"regions": len(r), "seconds": round(sum(b - a for a, b in r) / self.analysis.sample_rate, 2)}
+                for name, r in self.analysis.speech.items()
+            },
             "decisions": [d.to_json() for d in self.decisions],
             "timing_s": {k: round(v, 3) for k, v in self.timing.items()},
         }
@@ -100,7 +104,9 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def _measure_cleanup(s: Session, analysis: Analysis, params: CleanupParams, tracks: list[str]) -> dict[str, TrackMeasure]:
+def _measure_cleanup(
+    s: Session, analysis: Analysis, params: CleanupParams, tracks: list[str]
+) -> dict[str, TrackMeasure]:
     return measure_cleanup(s, analysis, params, tracks=tracks)
 
 
@@ -163,7 +169,7 @@ def mix_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
     with scratch_dir(out_dir, "premaster") as tmpdir:
         tmp = Path(tmpdir)
         t1 = time.perf_counter()
-        kw = dict(speech=speech, stems=stems_dir is not None, keep_mix=premaster is not None,
+        kw: dict[str, Any] = dict(speech=speech, stems=stems_dir is not None, keep_mix=premaster is not None,
                   block_size=opts.block_size, progress=progress)
         pre = premaster_pass(s, graph_final.output_latency, tmp, **kw)
         if pre.heard_dialogue_lufs is not None:
@@ -194,6 +200,7 @@ def mix_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
                                 mix=stage.output, format=stems_format)
         pm = None
         if premaster is not None:
+            assert pre.mix is not None  # kept because a premaster was asked for (keep_mix)
             reader = pre.mix.reader()
             try:
                 pm = write_premaster(reader.read, frames=pre.length, channels=s.channels, sample_rate=s.sample_rate,
@@ -201,6 +208,7 @@ def mix_auto(session: Session, opts: AutoOptions, *, output: Path | None, format
                                      protect=protect)
             finally:
                 reader.close()
+    assert stage.ceiling_db is not None  # auto's stage always ends in its limiter
     s.master.chain = user_master + master_chain(stage.gain_db, stage.ceiling_db, mp)
     decisions += stage_decisions(stage, premaster_lufs=pre.lufs, premaster_dialogue_lufs=pre.dialogue_lufs,
                                  target=target, mp=mp, dialogue_gated=dialogue_gated, has_speech=bool(speech))
@@ -277,7 +285,7 @@ def run_auto_job(job: Job, session: Session, progress: Progress | None) -> JobRe
         if video_out:
             from ..deliver.video import deliver_video_after_auto
 
-            assert output is not None and job.video is not None
+            assert output is not None and job.video is not None and mix_path is not None
             vrep = deliver_video_after_auto(mix_path, Path(job.video), output, target=tgt, codec=codec,
                                             speech=res.analysis.all_speech if tgt.gating == "dialogue" else None)
             if not vrep.compliant:

@@ -73,6 +73,7 @@ def premaster_pass(s: Session, extra: int, tmp: Path, *, speech: list[tuple[int,
         if dlg is not None:
             dlg.process(tap["dialogue"][:, :keep.shape[1]])
         if mix is not None:
+            assert tp is not None  # made with mix (keep_mix)
             mix.write(keep)
             tp.process(keep)
 

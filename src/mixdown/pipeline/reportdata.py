@@ -150,7 +150,11 @@ def _compliance(res: Any, target: Any, dialogue_lufs: float | None) -> dict[str,
                         f"{got:.2f} LUFS is outside {target.integrated_lufs:g} ±{target.tolerance_lu:g} LU")
     if res.true_peak_dbtp is not None and res.true_peak_dbtp > target.true_peak_dbtp:
         problems.append(f"true peak {res.true_peak_dbtp:.2f} dBTP is over {target.true_peak_dbtp:g} dBTP")
-    if target.max_lra_lu is not None and res.loudness_range_lu is not None and res.loudness_range_lu > target.max_lra_lu:
+    if (
+        target.max_lra_lu is not None
+        and res.loudness_range_lu is not None
+        and res.loudness_range_lu > target.max_lra_lu
+    ):
         problems.append(f"loudness range {res.loudness_range_lu:.1f} LU is over {target.max_lra_lu:g} LU")
     st, st_max = res.short_term_max_lufs, target.max_short_term_lufs
     if st_max is not None and st is not None and st > st_max:

@@ -262,6 +262,7 @@ class SessionPass:
     def consume_master(self, block: np.ndarray) -> None:
         """One master block (in order); feeds the pass's own loudness meter, if it keeps one, and the QC."""
         if self._own_meter:
+            assert self.meter is not None  # its own meter is made whenever it keeps one
             self.meter.process(block)
         if self.qc_mix is not None:
             self.qc_mix.process(block)
@@ -324,14 +325,20 @@ class SessionPass:
         if "role:dialogue" in series and "role:music" in series and self.all_speech:
             dm = dialogue_to_music(series["role:dialogue"], series["role:music"], self.all_speech)
         out = {
-            "programme": {"duration_s": round(length / sr, 3), "sample_rate": sr, "channels": graph.channels,
-                          "layout": session.layout},
+            "programme": {
+                "duration_s": round(length / sr, 3),
+                "sample_rate": sr,
+                "channels": graph.channels,
+                "layout": session.layout,
+            },
             "speech_origin": self.origin,
             "speech_s": [[round(a / sr, 3), round(b / sr, 3)] for a, b in self.all_speech[:5000]],
             "tracks": tracks,
             "dialogue_to_music_lu": finite_round(dm),
             "dialogue_gated_lufs": finite_round(dlg_gated),
-            "stems_lufs": {name[5:]: finite_round(series[name].loudness()) for name in series if name.startswith("role:")},
+            "stems_lufs": {
+                name[5:]: finite_round(series[name].loudness()) for name in series if name.startswith("role:")
+            },
         }
         if dm is not None and dm < self.limits.min_dialogue_to_music_lu:
             out["dialogue_to_music_problem"] = (f"dialogue only {dm:.1f} LU over the music while people speak "

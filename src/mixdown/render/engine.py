@@ -10,7 +10,7 @@ renders the same samples.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
@@ -216,7 +216,7 @@ class Renderer:
         self._end = graph.length + graph.output_latency
 
     def blocks(self, *, progress: Progress | None = None, start: int = 0, end: int | None = None
-               ) -> Iterator[tuple[int, np.ndarray, dict[str, np.ndarray]]]:
+               ) -> Generator[tuple[int, np.ndarray, dict[str, np.ndarray]], None, None]:
         """Yield ``(position, master_block, tap_blocks)`` covering the programme exactly once.
 
         ``start``/``end`` (timeline samples) render only that range, e.g. a preview
@@ -377,12 +377,12 @@ class Renderer:
                     sig = map_channels(sig, g.strips[dest].channels)
                 if level != 1.0:
                     sig = sig * np.float32(level)
-                d = g.edge_delay.get((name, dest))
-                if d:
-                    delay = self.delays.get((name, k))
-                    if delay is None:
-                        delay = self.delays[(name, k)] = _Delay(sig.shape[0], d)
-                    sig = delay(sig)
+                lag = g.edge_delay.get((name, dest))
+                if lag:
+                    line = self.delays.get((name, k))
+                    if line is None:
+                        line = self.delays[(name, k)] = _Delay(sig.shape[0], lag)
+                    sig = line(sig)
                 if dest in inbox:
                     inbox[dest] = inbox[dest] + sig
                 else:

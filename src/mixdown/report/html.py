@@ -43,7 +43,7 @@ class _Plots(list):
         super().__init__()
         self.progress, self.total = progress, max(total, 1)
 
-    def append(self, name: str) -> None:  # type: ignore[override]
+    def append(self, name: str) -> None:
         super().append(name)
         if self.progress is not None:
             self.progress(len(self), self.total)
@@ -97,8 +97,15 @@ def render_html(data: dict[str, Any], *, progress: Any = None) -> tuple[str, lis
         [_td("loudness range"), _td(_num(loud.get("loudness_range_lu"), "{:.1f}", "LU"), True)],
         [_td("true peak"), _td(_num(loud.get("true_peak_dbtp"), "{:.1f}", "dBTP"), True)],
         [_td("sample peak"), _td(_num(loud.get("sample_peak_dbfs"), "{:.1f}", "dBFS"), True)],
-        [_td("max momentary / short-term"),
-         _td(_num(loud.get("momentary_max_lufs"), "{:.1f}") + " / " + _num(loud.get("short_term_max_lufs"), "{:.1f}", "LUFS"), True)],
+        [
+            _td("max momentary / short-term"),
+            _td(
+                _num(loud.get("momentary_max_lufs"), "{:.1f}")
+                + " / "
+                + _num(loud.get("short_term_max_lufs"), "{:.1f}", "LUFS"),
+                True,
+            ),
+        ],
         [_td("duration"), _td(_num(loud.get("duration_s"), "{:.2f}", "s"), True)],
         [_td("dialogue over music during speech"), _td(_num(data.get("dialogue_to_music_lu"), "{:.1f}", "LU"), True)],
     ]
@@ -139,8 +146,15 @@ def render_html(data: dict[str, Any], *, progress: Any = None) -> tuple[str, lis
         for t in tracks:
             w = t["waveform"]
             g = t.get("gain_curve")
-            png = plots.waveform_plot(f"{t['name']} ({t['role']})", w["t"], w["lo"], w["hi"], speech=t.get("speech_s", []),
-                                      gain=(g["t"], g["db"]) if g else None, duration_s=prog.get("duration_s"))
+            png = plots.waveform_plot(
+                f"{t['name']} ({t['role']})",
+                w["t"],
+                w["lo"],
+                w["hi"],
+                speech=t.get("speech_s", []),
+                gain=(g["t"], g["db"]) if g else None,
+                duration_s=prog.get("duration_s"),
+            )
             parts.append(_img(png, f"waveform of {t['name']}",
                               f"{t['name']}: waveform of the chain input (clips with their clip gains), its own "
                               "speech (green) and the fader gain with ducks and rides (orange, right axis).",
@@ -170,9 +184,19 @@ def render_html(data: dict[str, Any], *, progress: Any = None) -> tuple[str, lis
             probs.append(data["dialogue_to_music_problem"])
         qc_rows.append([_td("<b>mix</b>"), _td('<span class="ok">ok</span>' if not probs else
                                                 '<span class="bad">' + _e("; ".join(probs)) + "</span>")])
-        qc_rows.append([_td("mix: phase / mono"), _td(
-            "correlation " + _num(mq.get("correlation"), "{:.2f}") + ", worst 400 ms " +
-            _num(mq.get("min_correlation_400ms"), "{:.2f}") + ", mono fold-down " + _num(mq.get("mono_loss_db"), "{:+.1f}", "dB"))])
+        qc_rows.append(
+            [
+                _td("mix: phase / mono"),
+                _td(
+                    "correlation "
+                    + _num(mq.get("correlation"), "{:.2f}")
+                    + ", worst 400 ms "
+                    + _num(mq.get("min_correlation_400ms"), "{:.2f}")
+                    + ", mono fold-down "
+                    + _num(mq.get("mono_loss_db"), "{:+.1f}", "dB")
+                ),
+            ]
+        )
     if qc_rows:
         parts.append("<h2>Quality control</h2>" + _table(["stream", "result"], qc_rows))
     # -- decisions

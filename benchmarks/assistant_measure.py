@@ -193,7 +193,7 @@ def run(work: Path, seconds: float, extra: list[str], *, scenario: str = "plain"
     else:
         inputs = ["--dialogue", str(media["host"]), str(media["guest"]), "--music", str(media["music"]),
                   "--ambience", str(media["ambience"])]
-    cmd = [*MIXDOWN, "auto", *inputs, "--target", "podcast", "-o", str(work / "mix.wav"),
+    cmd = [*MIXDOWN, "auto", *inputs, "--assist", "--target", "podcast", "-o", str(work / "mix.wav"),
            "--stems", str(work / "stems"), "--save-session", str(work / "decided.yaml"), "--json", *extra]
     r = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if r.returncode not in (0, 3):

@@ -49,7 +49,8 @@ class AutoOptions:
     cleanup_mode: str = "screen"   # screen | full | off
     balance: BalanceParams = field(default_factory=BalanceParams)
     master: MasterParams = field(default_factory=MasterParams)
-    assist: AssistParams = field(default_factory=AssistParams)
+    # the mix assistant's second pass is asked for (AssistParams()): it costs a measuring render
+    assist: AssistParams = field(default_factory=lambda: AssistParams(speakers=None, unmask=None))
     vad_method: str = "silero"
     vad_threshold: float = 0.5
     cache_dir: Path | None = None

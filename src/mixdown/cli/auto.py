@@ -213,6 +213,9 @@ def auto(
         unit="frames",
     ),
     no_level: bool = typer.Option(False, "--no-level", help="leave dialogue gains and chains alone"),
+    assist: bool = typer.Option(False, "--assist", help="the mix assistant's second pass: speakers balanced as "
+                                "heard after their chains, the bed dipped in 1-4 kHz under speech (one more "
+                                "measuring render)"),
     dialogue_level: float = number_option(
         -23.0, "--dialogue-level", help="dialogue level before the master stage", min=-35, max=-10, unit="LUFS"
     ),
@@ -313,7 +316,7 @@ def auto(
               sample_rate=sample_rate, block_size=block_size, options={
                   "duck_depth": duck_depth, "duck_under": duck_under, "duck_roles": roles, "duck_mode": duck_mode,
                   "duck_attack": attack, "duck_release": release, "duck_lookahead": lookahead, "duck_hold": hold,
-                  "duck_min_length": min_duck, "level": not no_level, "dialogue_level": dialogue_level,
+                  "duck_min_length": min_duck, "level": not no_level, "assist": assist, "dialogue_level": dialogue_level,
                   "music_lu": music_lu, "sfx_lu": sfx_lu, "ambience_lu": ambience_lu, "max_limiting": max_limiting,
                   "vad": vad, "cleanup": cleanup, "duck_sensitivity": duck_sensitivity, "stems_format": stems_format,
                   "codec": codec})

@@ -237,6 +237,7 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
         Naming an option that does not exist.
     """
     from ..auto.balance import BalanceParams
+    from ..auto.assist import AssistParams
     from ..auto.bleed import BleedParams
     from ..auto.ducking import DuckParams
     from ..auto.leveling import LevelingParams
@@ -262,6 +263,9 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
                                            "ambience": o["ambience_lu"], "other": None}),
         master=MasterParams(max_limiting_db=o["max_limiting"]),
         vad_method=o["vad"], cleanup_mode=o["cleanup"], block_size=block_size,
+        # the second pass costs a measuring render of the tapped tracks (about 2x auto's analysis on the
+        # example), so it is asked for, not the default
+        assist=AssistParams() if o["assist"] else AssistParams(speakers=None, unmask=None),
     )
 
 
@@ -272,6 +276,7 @@ AUTO_DEFAULTS: dict[str, Any] = {
     "level": True,
     "dialogue_level": -23.0, "music_lu": -6.0, "sfx_lu": -5.0, "ambience_lu": -18.0, "max_limiting": 6.0,
     "vad": "silero", "cleanup": "screen", "duck_sensitivity": 25.0, "stems_format": "wav24", "codec": None,
+    "assist": False,
 }
 
 

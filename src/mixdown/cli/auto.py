@@ -316,10 +316,10 @@ def auto(
               sample_rate=sample_rate, block_size=block_size, options={
                   "duck_depth": duck_depth, "duck_under": duck_under, "duck_roles": roles, "duck_mode": duck_mode,
                   "duck_attack": attack, "duck_release": release, "duck_lookahead": lookahead, "duck_hold": hold,
-                  "duck_min_length": min_duck, "level": not no_level, "assist": assist, "dialogue_level": dialogue_level,
+                  "duck_min_length": min_duck, "level": not no_level, "dialogue_level": dialogue_level,
                   "music_lu": music_lu, "sfx_lu": sfx_lu, "ambience_lu": ambience_lu, "max_limiting": max_limiting,
                   "vad": vad, "cleanup": cleanup, "duck_sensitivity": duck_sensitivity, "stems_format": stems_format,
-                  "codec": codec})
+                  "codec": codec, "assist": assist})
     with progress("mixing", not as_json) as bar:
         res = run(job, progress=callback(bar), session=s)
     if as_json:

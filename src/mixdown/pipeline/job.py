@@ -236,8 +236,8 @@ def auto_options(target: Any, options: dict[str, Any], *, block_size: int) -> An
     SessionError
         Naming an option that does not exist.
     """
-    from ..auto.balance import BalanceParams
     from ..auto.assist import AssistParams
+    from ..auto.balance import BalanceParams
     from ..auto.bleed import BleedParams
     from ..auto.ducking import DuckParams
     from ..auto.leveling import LevelingParams

@@ -133,8 +133,8 @@ def test_the_masking_figures_are_what_the_stems_measure(hand_chains):
 
 def test_auto_on_its_own_output_changes_nothing(hand_chains, tmp_path):
     work, _, summary = hand_chains
-    r = run("auto", work / "decided.yaml", "--assist", "--target", "podcast", "-o", tmp_path / "again.wav", "--save-session",
-            tmp_path / "again.yaml", "--stems", tmp_path / "stems", "--json")
+    r = run("auto", work / "decided.yaml", "--assist", "--target", "podcast", "-o", tmp_path / "again.wav",
+            "--save-session", tmp_path / "again.yaml", "--stems", tmp_path / "stems", "--json")
     assert r.returncode == 0, r.stderr
     d1 = yaml.safe_load((work / "decided.yaml").read_text())
     d2 = yaml.safe_load((tmp_path / "again.yaml").read_text())

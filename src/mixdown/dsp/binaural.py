@@ -122,7 +122,10 @@ class Binaural(Processor):
         Degrees up from the horizontal plane; mono input only.
     """
 
-    kind = "binaural"
+    # not in the processor registry: it changes the channel count (any layout in, two ears out), which a
+    # chain insert may not; the `binaural` command and its output option use it directly. Registering it on
+    # import would also make the registry depend on what happened to be imported.
+    kind = ""
     PARAMS = {
         "azimuth": Param(0.0, -180.0, 180.0, "", automatable=False, doc="source direction, degrees (+90 = left)",
                          fixed="an HRIR pair is chosen once per direction"),

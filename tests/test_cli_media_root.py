@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,9 @@ def test_studio(moved):
     try:
         line = p.stdout.readline()
         assert line.startswith("studio: http://127.0.0.1:"), line
+        # the page is served (and Ctrl-C is the server's to handle) once it answers
+        with urllib.request.urlopen(line.split(" ", 1)[1].strip(), timeout=30) as r:
+            assert r.status == 200
     finally:
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=60)

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from ..media.scratch import ScratchAudio
-from ..session.model import MASTER
 
 BLOCK = 65536
 
@@ -57,28 +56,6 @@ class StemsReport:
                 "residual_db": r(self.residual_db), "clipped": self.clipped,
                 "what": "post-fader role stems at the mix's loudness gain and master fader, before the limiter; "
                         "the residual is the mix minus the stems' sum"}
-
-
-def master_fader(graph: Any) -> Callable[[int, int], np.ndarray | None]:
-    """``fader(pos, n)``: the master fader's amplitude over output frames ``[pos, pos+n)`` (None at unity).
-
-    The master's fader acts at its own clock, ``output_latency`` ahead of the output.
-    """
-    from ..dsp.automation import db_to_amp
-
-    m = graph.strips[MASTER]
-    lat = graph.output_latency
-
-    def fader(pos: int, n: int) -> np.ndarray | None:
-        db: Any = m.gain_db
-        if m.gain_env is not None:
-            env = m.gain_env
-            db = db + (env.evaluate(pos + lat, n) if env.changes_within(pos + lat, n) else env.at(pos + lat))
-        if np.ndim(db) == 0 and db == 0.0:
-            return None
-        return np.asarray(db_to_amp(db), dtype=np.float32)
-
-    return fader
 
 
 def write_stems(stems: dict[str, ScratchAudio], folder: Path, *, gain_db: float, fader: Callable, frames: int,

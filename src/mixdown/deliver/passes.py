@@ -18,10 +18,10 @@ from typing import Any
 import numpy as np
 
 from ..analysis.loudness import LoudnessMeter
-from ..dsp.automation import db_to_amp
 from ..master import layout_name, with_length
 from ..media.channels import map_channels
 from ..render.engine import Renderer
+from ..render.envelopes import master_fader
 from ..render.graph import stem_taps
 from ..session.model import MASTER
 from .context import Delivery, speech_stream
@@ -63,7 +63,7 @@ def premaster_from_graph(ctx: Delivery, graph: Any) -> None:
             ctx.stems[role] = ctx.tmp(f"stem-{role}", ctx.channels)
     meters = _meters(ctx)
     vad = speech_stream(ctx.sr, ctx.vad_method) if speech_src else None
-    fader = _fader(graph)
+    fader = master_fader(graph)
     extra, consume = ctx.observe(graph) if ctx.observe is not None else ({}, None)
     if extra:
         taps = {**taps, **extra}
@@ -90,21 +90,6 @@ def premaster_from_graph(ctx: Delivery, graph: Any) -> None:
             vad.push(tap[speech_src][:, :keep] if speech_src != MASTER else b)
         ctx.progress.advance(keep)
     _finish(ctx, meters, vad)
-
-
-def _fader(graph: Any) -> Any:
-    """``fader(pos, n)``: the master fader over ``n`` samples from ``pos`` (None at 0 dB), aligned with the output."""
-    m = graph.strips[MASTER]
-    lat = graph.output_latency
-
-    def at(pos: int, n: int) -> np.ndarray | None:
-        db: Any = m.gain_db
-        if m.gain_env is not None:
-            env = m.gain_env
-            db = db + (env.evaluate(pos + lat, n) if env.changes_within(pos + lat, n) else env.at(pos + lat))
-        return None if (np.ndim(db) == 0 and db == 0.0) else np.asarray(db_to_amp(db), dtype=np.float32)
-
-    return at
 
 
 def _finish(ctx: Delivery, meters: dict[int, LoudnessMeter], vad: Any,

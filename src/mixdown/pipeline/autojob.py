@@ -20,7 +20,7 @@ from ..auto.assist import assist
 from ..auto.balance import follow_dialogue
 from ..auto.cleanup import CleanupParams, TrackMeasure, measure_cleanup
 from ..auto.decisions import Decision
-from ..auto.outputs import StemsReport, master_fader, write_stems
+from ..auto.outputs import StemsReport, write_stems
 from ..auto.run import AutoOptions, decide, stage_decisions, without_auto
 from ..errors import MixdownError
 from ..files.temp import missing_folders, removed_if_failed, scratch_dir
@@ -35,6 +35,7 @@ from ..master import (
 )
 from ..master.premaster import premaster_gain, write_premaster
 from ..render.engine import Progress
+from ..render.envelopes import master_fader
 from ..render.graph import check
 from ..session.model import MASTER, Session
 from ..targets import Target, get_target

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from ..dsp.automation import Envelope, EnvelopeSum
+import numpy as np
+
+from ..dsp.automation import Envelope, EnvelopeSum, db_to_amp
 from ..errors import Loc, SessionError
-from ..session.model import Keyframe, Session
+from ..session.model import MASTER, Keyframe, Session
 
-__all__ = ["envelope_from_keys", "gain_envelope"]
+__all__ = ["envelope_from_keys", "gain_envelope", "master_fader"]
+
+
+def master_fader(graph: Any) -> Callable[[int, int], np.ndarray | None]:
+    """``fader(pos, n)``: the master fader's amplitude over output frames ``[pos, pos+n)`` (None at unity).
+
+    The master's fader acts at its own clock, ``output_latency`` ahead of the output; stems written
+    at the mix's gain go through it (auto's and deliver's alike).
+    """
+    m = graph.strips[MASTER]
+    lat = graph.output_latency
+
+    def fader(pos: int, n: int) -> np.ndarray | None:
+        db: Any = m.gain_db
+        if m.gain_env is not None:
+            env = m.gain_env
+            db = db + (env.evaluate(pos + lat, n) if env.changes_within(pos + lat, n) else env.at(pos + lat))
+        if np.ndim(db) == 0 and db == 0.0:
+            return None
+        return np.asarray(db_to_amp(db), dtype=np.float32)
+
+    return fader
 
 
 def envelope_from_keys(session: Session, keys: list, unit: str, loc: Loc, *, position: bool = True) -> Envelope:

@@ -188,6 +188,8 @@ def run(folder: Path, args: argparse.Namespace) -> None:
     workers = report["summary"]["workers"]
     job_peak = max(j["peak_rss_mb"] for j in report["jobs"]) * 2**20
     print(f"batch: {batch_s:.1f} s on {workers} workers", flush=True)
+    secs = sorted(j["seconds"] for j in report["jobs"])
+    print(f"batch jobs' own seconds: median {secs[len(secs) // 2]:.2f}, sum {sum(secs):.1f}", flush=True)
 
     # 3. nothing left to do
     noop_s, _, res2 = timed(cmd, env, folder)
